@@ -1,0 +1,155 @@
+"""Mesh files in and out: OBJ, PLY, STL, OFF, glTF/GLB through trimesh; OBJ writer.
+
+Loading keeps per-corner normals and UVs exactly as the file gives them. Polygons are
+triangulated once, on load, by trimesh's rule: a quad (0, 1, 2, 3) becomes
+(0, 1, 2) and (2, 3, 0); n-gons are fanned from their first vertex.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NormalkitError
+from .mesh import Mesh, _normalize
+
+MESH_FORMATS = (".obj", ".ply", ".stl", ".off", ".gltf", ".glb")
+
+
+def load_mesh(path: str | os.PathLike) -> Mesh:
+    """Load a triangle mesh with its per-corner normals and UVs.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        An OBJ, PLY, STL, OFF, glTF or GLB file.
+
+    Returns
+    -------
+    Mesh
+        ``normals`` is None when the file has none, ``uvs`` is None when it has no
+        texture coordinates. glTF UVs are converted to the OBJ convention (v up).
+        A multi-mesh glTF scene is merged with its node transforms applied; a single
+        mesh is returned in its own coordinates.
+
+    Raises
+    ------
+    NormalkitError
+        Missing, unreadable, unknown, empty or non-finite input.
+    """
+    import trimesh  # deferred: trimesh import costs ~0.3 s
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise NormalkitError(f"cannot read '{path}': no such file")
+    if suffix not in MESH_FORMATS:
+        raise NormalkitError(
+            f"'{path}': unknown mesh format '{suffix}' (supported: {', '.join(MESH_FORMATS)})")
+    try:
+        loaded = trimesh.load(str(path), process=False)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise NormalkitError(f"cannot read '{path}' as {suffix[1:].upper()}: {exc}") from None
+    if isinstance(loaded, trimesh.Scene):
+        parts = _scene_parts(loaded)
+    elif isinstance(loaded, trimesh.Trimesh):
+        parts = [_corner_data(loaded, None)]
+    else:
+        parts = []
+    parts = [p for p in parts if len(p[1])]
+    if not parts:
+        raise NormalkitError(f"'{path}': the file holds no triangles (empty mesh)")
+    mesh = _concatenate(parts, name=path.name, flip_v=suffix in (".gltf", ".glb"))
+    return mesh.validate()
+
+
+def _corner_data(tm, matrix):
+    """(positions, faces, normals|None, uv|None) of one trimesh, optionally transformed."""
+    positions = np.asarray(tm.vertices, dtype=np.float64)
+    faces = np.asarray(tm.faces, dtype=np.int64).reshape(-1, 3)
+    normals = None
+    if "vertex_normals" in tm._cache.cache and len(tm.vertices):  # only normals from the file
+        normals = np.asarray(tm.vertex_normals, dtype=np.float64)[faces]
+    uv = getattr(tm.visual, "uv", None)
+    uvs = None if uv is None or len(uv) != len(positions) else np.asarray(uv, np.float64)[faces]
+    if matrix is not None and not np.allclose(matrix, np.eye(4)):
+        positions = positions @ matrix[:3, :3].T + matrix[:3, 3]
+        if normals is not None:
+            normals = normals @ np.linalg.inv(matrix[:3, :3])  # inverse transpose
+        if np.linalg.det(matrix[:3, :3]) < 0:
+            faces = faces[:, ::-1]
+            normals = None if normals is None else normals[:, ::-1]
+            uvs = None if uvs is None else uvs[:, ::-1]
+    return positions, faces, normals, uvs
+
+
+def _scene_parts(scene):
+    nodes = scene.graph.nodes_geometry
+    if len(nodes) == 1:
+        _, geom_name = scene.graph[nodes[0]]
+        return [_corner_data(scene.geometry[geom_name], None)]
+    parts = []
+    for node in nodes:
+        matrix, geom_name = scene.graph[node]
+        geom = scene.geometry[geom_name]
+        if hasattr(geom, "faces"):
+            parts.append(_corner_data(geom, matrix))
+    return parts
+
+
+def _concatenate(parts, name, flip_v):
+    positions, faces, normals, uvs = [], [], [], []
+    offset = 0
+    for p, f, n, uv in parts:
+        positions.append(p)
+        faces.append(f + offset)
+        offset += len(p)
+        normals.append(n)
+        uvs.append(uv)
+    has_n = all(n is not None for n in normals)
+    has_uv = all(uv is not None for uv in uvs)
+    uv_all = np.concatenate(uvs) if has_uv else None
+    if uv_all is not None and flip_v:
+        uv_all[..., 1] = 1.0 - uv_all[..., 1]
+    return Mesh(
+        positions=np.concatenate(positions),
+        faces=np.concatenate(faces),
+        normals=_normalize(np.concatenate(normals)) if has_n else None,
+        uvs=uv_all,
+        name=name,
+    )
+
+
+def save_obj(mesh: Mesh, path: str | os.PathLike, mtl: str | None = None) -> None:
+    """Write ``mesh`` as OBJ with per-corner ``vt``/``vn`` (deduplicated), atomically.
+
+    Floats are written with 9 significant digits, so float32 data round-trips exactly.
+    ``mtl`` names a material library and material to reference (``mtllib``/``usemtl``).
+    """
+    from .atomic import atomic_path
+
+    buf = io.StringIO()
+    if mtl:
+        buf.write(f"mtllib {mtl}.mtl\nusemtl {mtl}\n")
+    np.savetxt(buf, mesh.positions, fmt="v %.9g %.9g %.9g")
+    f = mesh.n_faces
+    cols = [mesh.faces.reshape(-1) + 1]
+    if mesh.uvs is not None:
+        uv_unique, uv_idx = np.unique(mesh.uvs.reshape(-1, 2), axis=0, return_inverse=True)
+        np.savetxt(buf, uv_unique, fmt="vt %.9g %.9g")
+        cols.append(uv_idx.reshape(-1) + 1)
+    if mesh.normals is not None:
+        n_unique, n_idx = np.unique(mesh.normals.reshape(-1, 3), axis=0, return_inverse=True)
+        np.savetxt(buf, n_unique, fmt="vn %.9g %.9g %.9g")
+        cols.append(n_idx.reshape(-1) + 1)
+    if mesh.uvs is None and mesh.normals is not None:
+        corner_fmt = "%d//%d"
+    else:
+        corner_fmt = "/".join(["%d"] * len(cols))
+    corners = np.stack(cols, axis=1).reshape(f, -1)
+    np.savetxt(buf, corners, fmt="f " + " ".join([corner_fmt] * 3))
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(buf.getvalue())
