@@ -153,3 +153,56 @@ def save_obj(mesh: Mesh, path: str | os.PathLike, mtl: str | None = None) -> Non
     np.savetxt(buf, corners, fmt="f " + " ".join([corner_fmt] * 3))
     with atomic_path(path) as tmp:
         Path(tmp).write_text(buf.getvalue())
+
+
+def save_ply(mesh: Mesh, path: str | os.PathLike) -> None:
+    """Write ``mesh`` as binary little-endian PLY with per-vertex normals, atomically.
+
+    PLY stores one normal per vertex, so every vertex must carry one normal at all its
+    corners (true for smooth meshes); otherwise the mesh is split at those corners
+    first. UVs, when present, are written as per-vertex ``s``/``t`` the same way.
+    Loads ~10× faster than OBJ, which matters for million-triangle high-polys.
+    """
+    from .atomic import atomic_path
+
+    positions, faces = mesh.positions, mesh.faces
+    normals = uvs = None
+    if mesh.normals is not None or mesh.uvs is not None:
+        # One row per distinct (vertex, normal, uv) corner combination.
+        cols = [faces.reshape(-1, 1).astype(np.float64)]
+        if mesh.normals is not None:
+            cols.append(mesh.normals.reshape(-1, 3))
+        if mesh.uvs is not None:
+            cols.append(mesh.uvs.reshape(-1, 2))
+        key = np.ascontiguousarray(np.concatenate(cols, axis=1))
+        _, first, inverse = np.unique(key.view(np.dtype((np.void, key.shape[1] * 8))).ravel(),
+                                      return_index=True, return_inverse=True)
+        corner_vertex = faces.reshape(-1)[first]
+        positions = mesh.positions[corner_vertex]
+        faces = inverse.reshape(-1, 3)
+        if mesh.normals is not None:
+            normals = mesh.normals.reshape(-1, 3)[first]
+        if mesh.uvs is not None:
+            uvs = mesh.uvs.reshape(-1, 2)[first]
+    fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
+    if normals is not None:
+        fields += [("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4")]
+    if uvs is not None:
+        fields += [("s", "<f4"), ("t", "<f4")]
+    vert = np.empty(len(positions), dtype=fields)
+    vert["x"], vert["y"], vert["z"] = positions.T
+    if normals is not None:
+        vert["nx"], vert["ny"], vert["nz"] = normals.T
+    if uvs is not None:
+        vert["s"], vert["t"] = uvs.T
+    face = np.empty(len(faces), dtype=[("n", "u1"), ("v", "<i4", (3,))])
+    face["n"] = 3
+    face["v"] = faces
+    header = ["ply", "format binary_little_endian 1.0", f"element vertex {len(vert)}"]
+    header += [f"property float {name}" for name, _ in fields]
+    header += [f"element face {len(face)}", "property list uchar int vertex_indices",
+               "end_header", ""]
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write("\n".join(header).encode("ascii"))
+        fh.write(vert.tobytes())
+        fh.write(face.tobytes())

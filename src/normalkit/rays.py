@@ -1,0 +1,82 @@
+"""Ray casting against a triangle mesh with Embree (embreex), threaded across chunks.
+
+Embree releases the GIL while it traces, so chunks of one batch run in parallel on a
+thread pool. Every query returns the closest hit along the ray within [0, tfar].
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+CHUNK = 1 << 16
+
+
+class RayCaster:
+    """An Embree scene over one triangle mesh.
+
+    Parameters
+    ----------
+    positions : (V, 3) float
+    faces : (F, 3) int
+
+    Building costs about 1 s per million triangles (Embree builds its BVH on all cores).
+    """
+
+    def __init__(self, positions: np.ndarray, faces: np.ndarray):
+        from embreex import rtcore_scene
+        from embreex.mesh_construction import TriangleMesh
+
+        self.scene = rtcore_scene.EmbreeScene()
+        vertices = np.ascontiguousarray(positions, dtype=np.float32)
+        indices = np.ascontiguousarray(faces, dtype=np.int32)
+        self._mesh = TriangleMesh(self.scene, vertices, indices)
+        self.n_faces = len(faces)
+
+    def intersect(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
+                  pool: ThreadPoolExecutor | None = None):
+        """Closest hits of N rays.
+
+        Parameters
+        ----------
+        origins, directions : (N, 3) float32; directions need not be unit, ``tfar`` is in
+            units of the direction's length.
+        tfar : (N,) float32 maximum ray parameter; ``inf`` for none.
+        pool : optional thread pool; chunks of ``CHUNK`` rays run on it.
+
+        Returns
+        -------
+        prim : (N,) int32 hit triangle, −1 for a miss
+        uv : (N, 2) float32 Embree barycentrics: hit = (1−u−v)·p0 + u·p1 + v·p2
+        t : (N,) float32 ray parameter of the hit
+        """
+        origins = np.ascontiguousarray(origins, dtype=np.float32)
+        directions = np.ascontiguousarray(directions, dtype=np.float32)
+        tfar = np.ascontiguousarray(tfar, dtype=np.float32)
+        n = len(origins)
+        prim = np.empty(n, np.int32)
+        uv = np.empty((n, 2), np.float32)
+        t = np.empty(n, np.float32)
+
+        def run(start: int) -> None:
+            sl = slice(start, min(start + CHUNK, n))
+            res = self.scene.run(origins[sl], directions[sl], dists=tfar[sl].copy(), output=1)
+            prim[sl] = res["primID"]
+            uv[sl, 0] = res["u"]
+            uv[sl, 1] = res["v"]
+            t[sl] = res["tfar"]
+
+        starts = range(0, n, CHUNK)
+        if pool is None or n <= CHUNK:
+            for s in starts:
+                run(s)
+        else:
+            list(pool.map(run, starts))
+        return prim, uv, t
+
+
+def default_threads() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))

@@ -1,0 +1,130 @@
+"""Bake engine against analytic answers: a bumpy height field over a flat low-poly."""
+
+import numpy as np
+import pytest
+
+from conftest import angle_deg, bump, grid_plane
+from normalkit.bake import bake
+from normalkit.errors import NormalkitError
+
+SIZE = 64
+
+
+def texel_xy(size):
+    i = (np.arange(size) + 0.5) / size
+    x, y = np.meshgrid(i, 1.0 - i, indexing="xy")  # row 0 is v = 1 (top)
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def pair():
+    h, n = bump()
+    high = grid_plane(200, height=h, normals=n)
+    low = grid_plane(1)
+    return high, low, n
+
+
+@pytest.mark.parametrize("space", ["object", "tangent"])
+def test_flat_low_poly_bakes_the_analytic_normal(pair, space):
+    high, low, n = pair
+    r = bake(high, low, size=SIZE, space=space, samples=1, extrusion=0.1, max_distance=0.1,
+             padding=0)
+    x, y = texel_xy(SIZE)
+    expected = n(x, y)  # on a flat plane with u = x, v = y, T = +x, B = +y, N = +z
+    err = angle_deg(r.normals, expected)
+    assert r.coverage.all() and not r.misses.any()
+    assert np.median(err) < 0.08 and err.max() < 0.25
+    assert r.stats["rays"] == SIZE * SIZE and r.stats["ray_misses"] == 0
+
+
+def test_mirrored_uvs_flip_the_tangent_x(pair):
+    high, _, n = pair
+    low = grid_plane(1, uv_fn=lambda x, y: np.stack([1 - x, y], axis=1))
+    r = bake(high, low, size=SIZE, samples=1, extrusion=0.1, max_distance=0.1, padding=0)
+    x, y = texel_xy(SIZE)
+    expected = n(1 - x, y) * [-1, 1, 1]  # texel u ↔ world x = 1 − u; T = −x, sign −1
+    assert np.median(angle_deg(r.normals, expected)) < 0.08
+
+
+def test_rotated_uvs_rotate_the_tangent_frame(pair):
+    high, _, n = pair
+    # u = y, v = 1 − x: T (direction of +u) = +y, B = −x.
+    low = grid_plane(1, uv_fn=lambda x, y: np.stack([y, 1 - x], axis=1))
+    r = bake(high, low, size=SIZE, samples=1, extrusion=0.1, max_distance=0.1, padding=0)
+    u, v = texel_xy(SIZE)
+    world = n(1 - v, u)  # x = 1 − v, y = u
+    expected = np.stack([world[..., 1], -world[..., 0], world[..., 2]], axis=-1)
+    assert np.median(angle_deg(r.normals, expected)) < 0.08
+
+
+def test_supersampling_averages_the_stratified_samples(pair):
+    high, low, n = pair
+    r = bake(high, low, size=SIZE, space="object", samples=4, extrusion=0.1,
+             max_distance=0.1, padding=0)
+    x, y = texel_xy(SIZE)
+    d = 0.25 / SIZE
+    mean = sum(n(x + dx, y + dy) for dx in (-d, d) for dy in (-d, d))
+    assert np.median(angle_deg(r.normals, mean)) < 0.08
+    assert r.stats["rays"] == 4 * SIZE * SIZE
+
+
+def test_rays_beyond_max_distance_miss_and_stay_flat(pair):
+    high, _, _ = pair
+    low = grid_plane(1, z=0.5)  # far above the high-poly (which spans |z| ≤ 0.05)
+    r = bake(high, low, size=16, samples=1, extrusion=0.01, max_distance=0.1, padding=0)
+    assert not r.coverage.any() and r.misses.all()
+    np.testing.assert_array_equal(r.normals, np.broadcast_to([0, 0, 1], r.normals.shape))
+    r2 = bake(high, low, size=16, samples=1, extrusion=0.01, max_distance=0.6, padding=0)
+    assert r2.coverage.all()
+
+
+def test_cage_replaces_extrusion(pair):
+    high, low, _ = pair
+    cage = low.replace(positions=low.positions + [0, 0, 0.1])
+    a = bake(high, low, size=SIZE, space="object", samples=1, extrusion=0.1,
+             max_distance=0.1, padding=0)
+    b = bake(high, low, size=SIZE, space="object", samples=1, cage=cage, max_distance=0.1,
+             padding=0)
+    assert np.median(angle_deg(a.normals, b.normals)) < 1e-3
+
+
+def test_cage_with_other_topology_is_rejected(pair):
+    high, low, _ = pair
+    with pytest.raises(NormalkitError, match="topology"):
+        bake(high, low, size=16, cage=grid_plane(2))
+
+
+def test_low_poly_without_uvs_is_rejected(pair):
+    high, low, _ = pair
+    with pytest.raises(NormalkitError, match="unwrap"):
+        bake(high, low.replace(uvs=None), size=16)
+
+
+@pytest.mark.parametrize("size", [0, -5, 2.5])
+def test_bad_sizes_are_rejected(pair, size):
+    high, low, _ = pair
+    with pytest.raises(NormalkitError, match="positive integer"):
+        bake(high, low, size=size)
+
+
+def test_rectangular_maps(pair):
+    high, low, n = pair
+    r = bake(high, low, width=48, height=24, space="object", samples=1, extrusion=0.1,
+             max_distance=0.1, padding=0)
+    assert r.normals.shape == (24, 48, 3)
+    u = (np.arange(48) + 0.5) / 48
+    v = 1 - (np.arange(24) + 0.5) / 24
+    x, y = np.meshgrid(u, v, indexing="xy")
+    assert np.median(angle_deg(r.normals, n(x, y))) < 0.08
+
+
+def test_tiles_and_threads_do_not_change_the_result(pair, monkeypatch):
+    import normalkit.bake as nb
+
+    high, low, _ = pair
+    a = bake(high, low, size=SIZE, samples=4, extrusion=0.1, max_distance=0.1, padding=0,
+             threads=1)
+    monkeypatch.setattr(nb, "TILE_SAMPLES", 1000)  # many small tiles
+    b = bake(high, low, size=SIZE, samples=4, extrusion=0.1, max_distance=0.1, padding=0,
+             threads=2)
+    np.testing.assert_allclose(a.normals, b.normals, atol=1e-6)

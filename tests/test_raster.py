@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from normalkit.raster import fold, rasterize_tile, sample_offsets, uv_layout
+
+
+def _raster(uvs, w, h, samples=1):
+    lay = uv_layout(np.asarray(uvs, float), w, h)
+    return lay, rasterize_tile(lay, lay.row_range, lay.col_range, sample_offsets(samples))
+
+
+SQUARE = [[[0, 0], [1, 0], [1, 1]], [[0, 0], [1, 1], [0, 1]]]
+
+
+@pytest.mark.parametrize("samples", [1, 4, 16, 64])
+def test_full_square_gets_every_sample_exactly_once(samples):
+    lay, ts = _raster(SQUARE, 16, 8, samples)
+    counts = np.bincount(ts.texel, minlength=16 * 8)
+    assert (counts == samples).all()
+    assert len(ts.overlap_texels) == 0
+    np.testing.assert_allclose(ts.bary.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_barycentrics_reproduce_the_sample_position():
+    uvs = np.array([[[0.1, 0.2], [0.9, 0.3], [0.4, 0.95]]])
+    w, h = 37, 29
+    lay, ts = _raster(uvs, w, h, 4)
+    uv = np.einsum("nk,kc->nc", ts.bary.astype(float), uvs[0])
+    row, col = np.divmod(ts.texel, lay.col_range[1] - lay.col_range[0])
+    row += lay.row_range[0]
+    col += lay.col_range[0]
+    # Inside samples lie within their texel; border samples (on the triangle's edge, the
+    # point nearest the texel centre) lie within one texel of the centre.
+    x, y = uv[:, 0] * w, (1 - uv[:, 1]) * h
+    inside = np.all(ts.bary > 1e-6, axis=1)
+    assert inside.sum() > 1000
+    assert np.all((x[inside] >= col[inside]) & (x[inside] <= col[inside] + 1))
+    assert np.all((y[inside] >= row[inside]) & (y[inside] <= row[inside] + 1))
+    assert np.all(np.hypot(x - col - 0.5, y - row - 0.5) <= 1.0)
+
+
+def test_texel_centres_follow_the_convention():
+    # A tiny triangle around the centre of texel (row 1, col 2) of a 4×4 image:
+    # u = 2.5/4, v = 1 - 1.5/4.
+    u, v = 2.5 / 4, 1 - 1.5 / 4
+    d = 0.05
+    uvs = [[[u - d, v - d], [u + d, v - d], [u, v + d]]]
+    lay, ts = _raster(uvs, 4, 4, 1)
+    cols = lay.col_range[1] - lay.col_range[0]
+    rows, colsx = np.divmod(ts.texel, cols)
+    assert set(zip(rows + lay.row_range[0], colsx + lay.col_range[0], strict=True)) == {(1, 2)}
+    # The centre sample is inside: barycentrics all positive.
+    assert np.all(ts.bary > 0)
+
+
+def test_conservative_coverage_reaches_every_touched_texel():
+    # A thin sliver that misses most texel centres.
+    uvs = [[[0.0, 0.501], [1.0, 0.502], [1.0, 0.503]]]
+    lay, ts = _raster(uvs, 64, 64, 1)
+    cols = lay.col_range[1] - lay.col_range[0]
+    rows = ts.texel // cols + lay.row_range[0]
+    colsx = ts.texel % cols + lay.col_range[0]
+    assert set(colsx) == set(range(64))  # every column along the sliver is covered
+    assert set(rows) <= {31}
+    np.testing.assert_allclose(ts.bary.sum(axis=1), 1.0, atol=1e-6)
+    assert np.all(ts.bary >= -1e-6)
+
+
+def test_overlapping_triangles_are_reported():
+    tri = [[0.1, 0.1], [0.9, 0.1], [0.5, 0.9]]
+    lay, ts = _raster([tri, tri], 32, 32, 1)
+    assert len(ts.overlap_texels) > 100
+    assert np.bincount(ts.texel).max() == 1  # still one sample per texel
+
+
+def test_wrapped_uvs_cover_the_same_texels():
+    base = np.array(SQUARE, float) * 0.5 + 0.25
+    _, ts0 = _raster(base, 16, 16)
+    lay, ts1 = _raster(base + [1.0, -2.0], 16, 16)
+    assert lay.wrapped
+    out0 = np.zeros((16, 16))
+    out1 = np.zeros((16, 16))
+    lay0 = uv_layout(base, 16, 16)
+    fold(np.bincount(ts0.texel, minlength=np.prod([r[1] - r[0] for r in (lay0.row_range, lay0.col_range)])).reshape(
+        lay0.row_range[1] - lay0.row_range[0], -1), lay0.row_range, lay0.col_range, 16, 16, out0)
+    fold(np.bincount(ts1.texel, minlength=np.prod([r[1] - r[0] for r in (lay.row_range, lay.col_range)])).reshape(
+        lay.row_range[1] - lay.row_range[0], -1), lay.row_range, lay.col_range, 16, 16, out1)
+    np.testing.assert_array_equal(out0, out1)
+    assert out0.sum() == 64
+
+
+def test_zero_area_uv_triangles_are_skipped():
+    lay, ts = _raster([[[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]], 8, 8)
+    assert len(lay.faces) == 0 and len(ts.texel) == 0
