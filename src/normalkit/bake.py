@@ -169,7 +169,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         log(f"warning: {low.name}: UVs outside [0, 1] wrap around the texture")
     caster = RayCaster(high.positions, high.faces)
     frame = _LowFrame(low, tangents, cage_mesh)
-    high_normals = high.normals.astype(np.float32)
+    high_normals = _high_normals(high)
     offsets = sample_offsets(samples)
 
     acc = np.zeros((h, w, 3), np.float32)
@@ -187,13 +187,13 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     def work(rows):
         ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
         n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
-        vec, ok = _trace(ts.face, ts.bary, frame, caster, high, high_normals,
+        vec, ok = _trace(ts.face, ts.bary, frame, caster, high_normals,
                          float(extrusion), max_depth)
         shape = (rows[1] - rows[0], c_hi - c_lo)
         tex_hit = ts.texel[ok]
         out = np.empty(shape + (3,), np.float32)
         for c in range(3):
-            out[..., c] = np.bincount(tex_hit, weights=vec[:, c], minlength=n_tex).reshape(shape)
+            out[..., c] = np.bincount(tex_hit, weights=vec[c], minlength=n_tex).reshape(shape)
         n_hit = np.bincount(tex_hit, minlength=n_tex).reshape(shape).astype(np.int32)
         n_all = np.bincount(ts.texel, minlength=n_tex).reshape(shape).astype(np.int32)
         ov = np.zeros(n_tex, bool)
@@ -257,62 +257,91 @@ def _topology(mesh: Mesh) -> np.ndarray:
 
 
 class _LowFrame:
-    """Per-corner low-poly data gathered once, as float32 (F, 3, k) arrays."""
+    """Per-corner low-poly data, packed once channel-major for fast per-sample gathers.
+
+    Channels: position (3), normal (3), then tangent xyz + sign (4) in tangent space,
+    then cage position (3) with a cage. ``attrs`` is (3·K, F) float32: K rows for
+    corner 0, then corner 1, then corner 2, so one ``np.take`` fetches everything and
+    all later math runs on contiguous (3, N) component arrays.
+    """
 
     def __init__(self, low: Mesh, tangents, cage: Mesh | None):
-        self.p = low.corner_positions().astype(np.float32)
-        self.n = low.normals.astype(np.float32)
-        self.t = None if tangents is None else tangents.astype(np.float32)
-        self.cage = None if cage is None else cage.corner_positions().astype(np.float32)
+        parts = [low.corner_positions(), low.normals]
+        self.has_tangents = tangents is not None
+        if tangents is not None:
+            parts.append(tangents)
+        self.has_cage = cage is not None
+        if cage is not None:
+            parts.append(cage.corner_positions())
+        packed = np.concatenate(parts, axis=2).astype(np.float32)  # (F, 3, K)
+        self.k = packed.shape[2]
+        self.attrs = np.ascontiguousarray(packed.transpose(1, 2, 0).reshape(3 * self.k, -1))
+
+    def interpolate(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
+        """(K, N) barycentric interpolation of every channel."""
+        c = np.take(self.attrs, face, axis=1)
+        k = self.k
+        out = c[:k] * bary[:, 0]
+        out += c[k:2 * k] * bary[:, 1]
+        out += c[2 * k:] * bary[:, 2]
+        return out
 
 
-def _interp(corner: np.ndarray, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
-    c = corner[face]
-    return (bary[:, 0, None] * c[:, 0] + bary[:, 1, None] * c[:, 1]
-            + bary[:, 2, None] * c[:, 2])
+def _high_normals(high: Mesh) -> np.ndarray:
+    """(9, F) float32 channel-major corner normals of the high-poly."""
+    return np.ascontiguousarray(high.normals.astype(np.float32).transpose(1, 2, 0).reshape(9, -1))
 
 
-def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high: Mesh, high_normals,
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _unit(v):
+    """Normalize (3, N) columns; zero columns stay zero."""
+    length = np.sqrt(_dot(v, v))
+    return v * np.divide(1.0, length, out=np.zeros_like(length), where=length > 0)
+
+
+def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
            extrusion: float, max_depth: float):
-    """Cast one ray per sample; return (N, 3) encoded vectors and the (N,) hit mask."""
-    p = _interp(frame.p, face, bary)
-    n = _interp(frame.n, face, bary)
-    n_hat = _normalize(n)
-    if frame.cage is None:
+    """Cast one ray per sample; return (3, N_hit) encoded vectors and the (N,) hit mask."""
+    attrs = frame.interpolate(face, np.ascontiguousarray(bary.T).T)
+    p = attrs[0:3]
+    n = attrs[3:6]
+    n_hat = _unit(n)
+    if not frame.has_cage:
         origin = p + np.float32(extrusion) * n_hat
         direction = -n_hat
-        tfar = np.full(len(p), extrusion + max_depth, np.float32)
+        tfar = np.full(p.shape[1], extrusion + max_depth, np.float32)
     else:
-        origin = _interp(frame.cage, face, bary)
+        origin = attrs[-3:]
         d = p - origin
-        length = np.linalg.norm(d, axis=1)
-        direction = np.where(length[:, None] > 0, d / np.maximum(length, 1e-30)[:, None],
-                             -n_hat)
+        length = np.sqrt(_dot(d, d))
+        direction = np.where(length > 0, d / np.maximum(length, 1e-30), -n_hat)
         tfar = (length + max_depth).astype(np.float32)
-    prim, buv, _ = caster.intersect(origin, direction, tfar)
+    prim, buv, _ = caster.intersect(origin.T, direction.T, tfar)
     ok = prim >= 0
-    hp = prim[ok]
-    u = buv[ok, 0:1]
-    v = buv[ok, 1:2]
-    hn = high_normals[hp]
-    hit_n = _normalize((1 - u - v) * hn[:, 0] + u * hn[:, 1] + v * hn[:, 2])
-    if frame.t is None:
-        return hit_n.astype(np.float32), ok
-    f_ok, b_ok = face[ok], bary[ok]
-    t = _interp(frame.t[..., :3], f_ok, b_ok)
-    s = _interp(frame.t[..., 3:], f_ok, b_ok)[:, 0]
-    sign = np.where(s < 0, -1.0, 1.0).astype(np.float32)[:, None]
-    nn = n[ok]
-    b = sign * np.cross(nn, t)
-    # Rows of M⁻¹ for M = [T B N] (columns): (B×N, N×T, T×B) / det.
-    det = np.einsum("ij,ij->i", t, np.cross(b, nn))
-    x = np.einsum("ij,ij->i", np.cross(b, nn), hit_n)
-    y = np.einsum("ij,ij->i", np.cross(nn, t), hit_n)
-    z = np.einsum("ij,ij->i", np.cross(t, b), hit_n)
-    vec = np.stack([x, y, z], axis=1) / np.where(det == 0, 1, det)[:, None]
-    vec = _normalize(vec)
-    vec[det == 0] = (0.0, 0.0, 1.0)
-    return vec.astype(np.float32), ok
+    u = buv[ok, 0]
+    v = buv[ok, 1]
+    hn = np.take(high_normals, prim[ok], axis=1)
+    h = _unit(hn[0:3] * (1 - u - v) + hn[3:6] * u + hn[6:9] * v)
+    if not frame.has_tangents:
+        return h, ok
+    sub = attrs[:, ok]
+    nn = sub[3:6]
+    t = sub[6:9]
+    sign = np.where(sub[9] < 0, np.float32(-1), np.float32(1))
+    # Inverse of the decode n ∝ x·T + y·B + z·N with B = sign·(N × T), up to a positive
+    # factor (1 / (|T|²|N|² − (N·T)²)) that the final normalization removes.
+    th, nh, nt = _dot(t, h), _dot(nn, h), _dot(nn, t)
+    n2, t2 = _dot(nn, nn), _dot(t, t)
+    triple = (h[0] * (nn[1] * t[2] - nn[2] * t[1]) + h[1] * (nn[2] * t[0] - nn[0] * t[2])
+              + h[2] * (nn[0] * t[1] - nn[1] * t[0]))  # (N × T) · h
+    vec = np.stack([n2 * th - nt * nh, sign * triple, t2 * nh - nt * th])
+    degenerate = t2 * n2 - nt * nt <= 0
+    vec = _unit(vec)
+    vec[:, degenerate] = np.array([[0.0], [0.0], [1.0]], np.float32)
+    return vec, ok
 
 
 class _NoBar:

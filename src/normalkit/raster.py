@@ -127,93 +127,144 @@ def _edge_coefficients(xy: np.ndarray):
     return a, b, c, np.abs(area2)
 
 
+def _edge_x_range(xy: np.ndarray, y_lo: np.ndarray, y_hi: np.ndarray):
+    """x-extent of each triangle clipped to the band y ∈ [y_lo, y_hi] (a line if equal).
+
+    xy : (P, 3, 2) triangles; y_lo, y_hi : (P,). Returns (x_min, x_max), with
+    x_min > x_max where the band misses the triangle.
+    """
+    x_min = np.full(len(xy), np.inf)
+    x_max = np.full(len(xy), -np.inf)
+    for k0, k1 in ((0, 1), (1, 2), (2, 0)):
+        p, q = xy[:, k0], xy[:, k1]
+        ey_lo = np.minimum(p[:, 1], q[:, 1])
+        ey_hi = np.maximum(p[:, 1], q[:, 1])
+        ya = np.maximum(ey_lo, y_lo)
+        yb = np.minimum(ey_hi, y_hi)
+        valid = ya <= yb
+        dy = q[:, 1] - p[:, 1]
+        flat = dy == 0
+        inv = np.divide(q[:, 0] - p[:, 0], dy, out=np.zeros_like(dy), where=~flat)
+        xa = np.where(flat, p[:, 0], p[:, 0] + (ya - p[:, 1]) * inv)
+        xb = np.where(flat, q[:, 0], p[:, 0] + (yb - p[:, 1]) * inv)
+        lo = np.where(valid, np.minimum(xa, xb), np.inf)
+        hi = np.where(valid, np.maximum(xa, xb), -np.inf)
+        np.minimum(x_min, lo, out=x_min)
+        np.maximum(x_max, hi, out=x_max)
+    return x_min, x_max
+
+
+def _runs(start: np.ndarray, stop: np.ndarray):
+    """Expand half-open integer runs [start, stop) into (run index, value) arrays."""
+    counts = np.maximum(stop - start, 0)
+    run = np.repeat(np.arange(len(start)), counts)
+    first = np.cumsum(counts) - counts
+    value = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first - start, counts)
+    return run, value
+
+
 def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int],
                    offsets: np.ndarray) -> TexelSamples:
     """All samples of the texels in rows [r0, r1) × cols [c0, c1) (unwrapped texel space).
 
-    Cost: O(sum of triangle bounding-box areas inside the tile × S) time and memory.
+    Scanline rasterization: each triangle is cut into one span per texel row and per
+    sample row, so work is proportional to the samples produced, not to bounding boxes.
+
+    Cost: O(samples + touched texels) time and memory, about 60 bytes per sample.
     """
     r0, r1 = rows
     c0, c1 = cols
     width = c1 - c0
-    sel = np.nonzero((layout.hi[:, 1] >= r0) & (layout.lo[:, 1] < r1))[0]
-    empty = TexelSamples(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                         np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
-    if len(sel) == 0:
-        return empty
-    lo = layout.lo[sel].copy()
-    hi = layout.hi[sel].copy()
-    lo[:, 1] = np.maximum(lo[:, 1], r0)
-    hi[:, 1] = np.minimum(hi[:, 1], r1 - 1)
-    nx = hi[:, 0] - lo[:, 0] + 1
-    ny = hi[:, 1] - lo[:, 1] + 1
-    counts = nx * ny
-    total = int(counts.sum())
-    tri = np.repeat(np.arange(len(sel)), counts)
-    start = np.repeat(np.cumsum(counts) - counts, counts)
-    k = np.arange(total, dtype=np.int64) - start
-    px = lo[tri, 0] + k % nx[tri]
-    py = lo[tri, 1] + k // nx[tri]
-    del k, start
-
-    a, b, c, area2 = _edge_coefficients(layout.xy[sel])
-    cx = px + 0.5
-    cy = py + 0.5
-    e_centre = a[tri] * cx[:, None] + b[tri] * cy[:, None] + c[tri]  # (P, 3)
-    reach = 0.5 * (np.abs(a) + np.abs(b))  # half-texel extent of each edge function
-    touches = np.all(e_centre + reach[tri] >= 0.0, axis=1)
-    tri, px, py, e_centre = tri[touches], px[touches], py[touches], e_centre[touches]
-    cx, cy = cx[touches], cy[touches]
-    local = (py - r0) * width + (px - c0)
-
-    # Stratified samples: E at centre + offset.
-    off = offsets - 0.5  # relative to the texel centre
+    n_tex = (r1 - r0) * width
     s_count = len(offsets)
-    inside_list = []
-    for s in range(s_count):
-        e = e_centre + a[tri] * off[s, 0] + b[tri] * off[s, 1]
-        inside = np.all(e >= 0.0, axis=1)
-        idx = np.nonzero(inside)[0]
-        inside_list.append((s, idx, e[idx]))
-    sample_id = np.concatenate([local[idx] * s_count + s for s, idx, _ in inside_list])
-    sample_tri = np.concatenate([tri[idx] for _, idx, _ in inside_list])
-    sample_e = np.concatenate([e for _, _, e in inside_list])
-    strict = np.concatenate([np.all(e > 1e-9 * area2[tri[idx], None], axis=1)
-                             for _, idx, e in inside_list])
+    sel = np.nonzero((layout.hi[:, 1] >= r0) & (layout.lo[:, 1] < r1))[0]
+    if len(sel) == 0:
+        return TexelSamples(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                            np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
+    xy = layout.xy[sel]
+    a, b, c, area2 = _edge_coefficients(xy)
 
-    # One triangle per sample: the first in face order; overlaps counted on strict interiors.
-    order = np.lexsort((sample_tri, sample_id))
-    sample_id, sample_tri, sample_e, strict = (sample_id[order], sample_tri[order],
-                                               sample_e[order], strict[order])
-    first = np.ones(len(sample_id), bool)
-    first[1:] = sample_id[1:] != sample_id[:-1]
-    strict_id = sample_id[strict]
-    dup = strict_id[1:][strict_id[1:] == strict_id[:-1]]
-    overlap_texels = np.unique(dup // s_count)
-    sample_id, sample_tri, sample_e = sample_id[first], sample_tri[first], sample_e[first]
-    bary = sample_e / area2[sample_tri, None]
-    texel = sample_id // s_count
+    # One (triangle, texel row) pair per row a triangle touches inside the tile.
+    row_lo = np.maximum(layout.lo[sel, 1], r0)
+    row_hi = np.minimum(layout.hi[sel, 1], r1 - 1)
+    pair_tri, pair_row = _runs(row_lo, row_hi + 1)
+    pair_xy = xy[pair_tri]
 
-    # Border texels: touched by a triangle, but no sample inside any triangle.
-    has_sample = np.zeros(len(local), bool)
-    covered = np.unique(texel)
-    has_sample = np.isin(local, covered)
-    if not has_sample.all():
-        cand = np.nonzero(~has_sample)[0]
-        # Nearest touching triangle: largest signed distance of the centre to its edges.
-        norm = np.hypot(a[tri[cand]], b[tri[cand]])
-        dist = np.min(e_centre[cand] / norm, axis=1)
-        o = np.lexsort((-dist, local[cand]))
-        cand = cand[o]
-        keep = np.ones(len(cand), bool)
-        keep[1:] = local[cand][1:] != local[cand][:-1]
-        cand = cand[keep]
-        btri = tri[cand]
-        bb = _closest_point_bary(layout.xy[sel][btri], np.stack([cx[cand], cy[cand]], 1))
-        texel = np.concatenate([texel, local[cand]])
-        sample_tri = np.concatenate([sample_tri, btri])
-        bary = np.concatenate([bary, bb])
-    return TexelSamples(texel=texel.astype(np.int64), face=layout.faces[sel][sample_tri],
+    # Samples: the triangle's exact x-interval on each sample row, one run per
+    # (pair, sample) holding the texel columns whose sample falls inside.
+    ox, oy = offsets[:, 0], offsets[:, 1]
+    y_s = pair_row[:, None] + oy[None, :]  # (P, S)
+    xl, xr = _edge_x_range(np.repeat(pair_xy, s_count, axis=0), y_s.ravel(), y_s.ravel())
+    run_pair = np.repeat(np.arange(len(pair_tri)), s_count)
+    run_s = np.tile(np.arange(s_count), len(pair_tri))
+    hit = xl <= xr
+    xl, xr = np.where(hit, xl, 0.0), np.where(hit, xr, -1.0)
+    start = np.maximum(np.ceil(xl - ox[run_s]), c0).astype(np.int64)
+    stop = np.minimum(np.floor(xr - ox[run_s]), c1 - 1).astype(np.int64) + 1
+    stop = np.where(hit, stop, start)
+    run, col = _runs(start, stop)
+    # Barycentrics are linear along a run: value at its first column + slope·offset
+    # (float32 is exact enough once the offset is small).
+    rt = pair_tri[run_pair]
+    ry = y_s.ravel()
+    inv_area = 1.0 / area2[rt]
+    slope = a[rt] * inv_area[:, None]
+    first = (a[rt] * (start + ox[run_s])[:, None] + b[rt] * ry[:, None] + c[rt]) * inv_area[:, None]
+    step = (col - start[run]).astype(np.float32)[:, None]
+    bary = first.astype(np.float32)[run] + slope.astype(np.float32)[run] * step
+    del step
+    local = (pair_row[run_pair[run]] - r0) * width + (col - c0)
+    slot = local * s_count + run_s[run]
+    sample_tri = rt[run]
+    del first, slope
+
+    # One triangle per sample. Samples on a shared edge lie in both triangles; either
+    # is right, and the scatter keeps one of them in O(N) (no sort).
+    n_slots = n_tex * s_count
+    owner = np.full(n_slots, -1, np.int64)
+    owner[slot] = np.arange(len(slot))
+    keep = np.zeros(len(slot), bool)
+    keep[owner[owner >= 0]] = True
+    del owner
+    # Overlapping UVs: a sample strictly inside two or more triangles.
+    strict = bary.min(axis=1) > 1e-6
+    overlap_slots = np.nonzero(np.bincount(slot[strict], minlength=n_slots) > 1)[0]
+    overlap_texels = np.unique(overlap_slots // s_count)
+    if not keep.all():
+        slot, sample_tri, bary = slot[keep], sample_tri[keep], bary[keep]
+    texel = slot // s_count
+    np.maximum(bary, 0.0, out=bary)
+
+    # Border texels: touched by a triangle (conservatively) but holding no sample.
+    covered = np.zeros(n_tex, bool)
+    covered[texel] = True
+    bx_lo, bx_hi = _edge_x_range(pair_xy, pair_row.astype(np.float64),
+                                 pair_row + 1.0)
+    hit = bx_lo <= bx_hi
+    bx_lo, bx_hi = np.where(hit, bx_lo, 0.0), np.where(hit, bx_hi, 0.0)
+    start = np.maximum(np.floor(bx_lo), c0).astype(np.int64)
+    stop = np.minimum(np.ceil(bx_hi), c1).astype(np.int64)
+    stop = np.where(hit, np.maximum(stop, start + (bx_lo == bx_hi)), start)
+    run, col = _runs(start, stop)
+    b_local = (pair_row[run] - r0) * width + (col - c0)
+    miss = ~covered[b_local]
+    if miss.any():
+        b_local, b_pair, col = b_local[miss], run[miss], col[miss]
+        b_tri = pair_tri[b_pair]
+        cx = col + 0.5
+        cy = pair_row[b_pair] + 0.5
+        e = a[b_tri] * cx[:, None] + b[b_tri] * cy[:, None] + c[b_tri]
+        dist = np.min(e / np.hypot(a[b_tri], b[b_tri]), axis=1)
+        o = np.lexsort((-dist, b_local))  # per texel, the nearest triangle first
+        b_local, b_tri, cx, cy = b_local[o], b_tri[o], cx[o], cy[o]
+        keep = np.ones(len(o), bool)
+        keep[1:] = b_local[1:] != b_local[:-1]
+        b_local, b_tri, cx, cy = b_local[keep], b_tri[keep], cx[keep], cy[keep]
+        bb = _closest_point_bary(xy[b_tri], np.stack([cx, cy], 1))
+        texel = np.concatenate([texel, b_local])
+        sample_tri = np.concatenate([sample_tri, b_tri])
+        bary = np.concatenate([bary, bb.astype(np.float32)])
+    return TexelSamples(texel=texel, face=layout.faces[sel][sample_tri],
                         bary=bary.astype(np.float32), overlap_texels=overlap_texels)
 
 
