@@ -30,7 +30,8 @@ def grid_plane(n: int, height=None, normals=None, uv_fn=None, z: float = 0.0) ->
     pos = np.stack([x, y, zz], axis=1)
     i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="xy")
     a = (j * (n + 1) + i).ravel()
-    faces = np.concatenate([np.stack([a, a + 1, a + n + 2], 1), np.stack([a, a + n + 2, a + n + 1], 1)])
+    faces = np.concatenate([np.stack([a, a + 1, a + n + 2], 1),
+                            np.stack([a, a + n + 2, a + n + 1], 1)])
     nrm = normals(x, y) if normals else np.tile([0.0, 0.0, 1.0], (len(x), 1))
     uv = uv_fn(x, y) if uv_fn else np.stack([x, y], axis=1)
     return Mesh(positions=pos, faces=faces, normals=nrm[faces], uvs=uv[faces], name="plane")

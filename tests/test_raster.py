@@ -78,15 +78,19 @@ def test_wrapped_uvs_cover_the_same_texels():
     _, ts0 = _raster(base, 16, 16)
     lay, ts1 = _raster(base + [1.0, -2.0], 16, 16)
     assert lay.wrapped
-    out0 = np.zeros((16, 16))
-    out1 = np.zeros((16, 16))
-    lay0 = uv_layout(base, 16, 16)
-    fold(np.bincount(ts0.texel, minlength=np.prod([r[1] - r[0] for r in (lay0.row_range, lay0.col_range)])).reshape(
-        lay0.row_range[1] - lay0.row_range[0], -1), lay0.row_range, lay0.col_range, 16, 16, out0)
-    fold(np.bincount(ts1.texel, minlength=np.prod([r[1] - r[0] for r in (lay.row_range, lay.col_range)])).reshape(
-        lay.row_range[1] - lay.row_range[0], -1), lay.row_range, lay.col_range, 16, 16, out1)
+    out0 = _folded(uv_layout(base, 16, 16), ts0)
+    out1 = _folded(lay, ts1)
     np.testing.assert_array_equal(out0, out1)
     assert out0.sum() == 64
+
+
+def _folded(lay, ts, size=16):
+    rows, cols = lay.row_range, lay.col_range
+    shape = (rows[1] - rows[0], cols[1] - cols[0])
+    counts = np.bincount(ts.texel, minlength=shape[0] * shape[1]).reshape(shape)
+    out = np.zeros((size, size))
+    fold(counts, rows, cols, size, size, out)
+    return out
 
 
 def test_zero_area_uv_triangles_are_skipped():

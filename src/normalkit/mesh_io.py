@@ -2,7 +2,9 @@
 
 Loading keeps per-corner normals and UVs exactly as the file gives them. Polygons are
 triangulated once, on load, by trimesh's rule: a quad (0, 1, 2, 3) becomes
-(0, 1, 2) and (2, 3, 0); n-gons are fanned from their first vertex.
+(0, 1, 2) and (2, 3, 0); n-gons are fanned from their first vertex. The triangles of
+one polygon are consecutive and polygons keep their file order, so triangle i of the
+Mesh is the same triangle in every later step (tangents, bake, export).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def load_mesh(path: str | os.PathLike) -> Mesh:
     -------
     Mesh
         ``normals`` is None when the file has none, ``uvs`` is None when it has no
-        texture coordinates. glTF UVs are converted to the OBJ convention (v up).
+        texture coordinates. glTF UVs come in the OBJ convention (v up; trimesh flips).
         A multi-mesh glTF scene is merged with its node transforms applied; a single
         mesh is returned in its own coordinates.
 
@@ -67,8 +69,31 @@ def load_mesh(path: str | os.PathLike) -> Mesh:
     parts = [p for p in parts if len(p[1])]
     if not parts:
         raise NormalkitError(f"'{path}': the file holds no triangles (empty mesh)")
-    mesh = _concatenate(parts, name=path.name, flip_v=suffix in (".gltf", ".glb"))
+    mesh = _concatenate(parts, name=path.name)
+    if suffix == ".obj":
+        mesh = _obj_file_order(mesh, path)
     return mesh.validate()
+
+
+def _obj_file_order(mesh: Mesh, path: Path) -> Mesh:
+    """Put the triangles of an all-quad OBJ back in file order.
+
+    trimesh triangulates a file of only quads in one vectorized step that emits the
+    first triangle of every quad, then every second one; mixed files come out in file
+    order already. Quad q becomes triangles 2q, 2q+1 either way.
+    """
+    n = mesh.n_faces
+    if n % 2:
+        return mesh
+    with open(path, "rb") as fh:
+        sizes = [len(line.split()) - 1 for line in fh if line.startswith(b"f ")]
+    if len(sizes) * 2 != n or any(k != 4 for k in sizes):
+        return mesh
+    order = np.arange(n).reshape(2, -1).T.ravel()
+    return mesh.replace(
+        faces=mesh.faces[order],
+        normals=None if mesh.normals is None else mesh.normals[order],
+        uvs=None if mesh.uvs is None else mesh.uvs[order])
 
 
 _PLY_TYPES = {"float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
@@ -169,7 +194,7 @@ def _scene_parts(scene):
     return parts
 
 
-def _concatenate(parts, name, flip_v):
+def _concatenate(parts, name):
     positions, faces, normals, uvs = [], [], [], []
     offset = 0
     for p, f, n, uv in parts:
@@ -180,9 +205,7 @@ def _concatenate(parts, name, flip_v):
         uvs.append(uv)
     has_n = all(n is not None for n in normals)
     has_uv = all(uv is not None for uv in uvs)
-    uv_all = np.concatenate(uvs) if has_uv else None
-    if uv_all is not None and flip_v:
-        uv_all[..., 1] = 1.0 - uv_all[..., 1]
+    uv_all = np.concatenate(uvs) if has_uv else None  # trimesh already flips glTF v
     return Mesh(
         positions=np.concatenate(positions),
         faces=np.concatenate(faces),

@@ -34,6 +34,10 @@ class RayCaster:
         indices = np.ascontiguousarray(faces, dtype=np.int32)
         self._mesh = TriangleMesh(self.scene, vertices, indices)
         self.n_faces = len(faces)
+        # Embree builds the BVH lazily on the first query; do it now, once, so worker
+        # threads never race to commit the scene.
+        probe = np.zeros((1, 3), np.float32)
+        self.scene.run(probe, probe + 1, dists=np.ones(1, np.float32), output=1)
 
     def intersect(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
                   pool: ThreadPoolExecutor | None = None):

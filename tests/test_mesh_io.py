@@ -1,0 +1,138 @@
+"""Mesh loading keeps per-corner normals/UVs, seams and hard edges; errors are clear."""
+
+import numpy as np
+import pytest
+import trimesh
+
+from conftest import grid_plane
+from normalkit.errors import NormalkitError
+from normalkit.mesh_io import load_mesh, save_obj, save_ply
+
+QUAD_OBJ = """\
+v 0 0 0
+v 1 0 0
+v 1 1 0
+v 0 1 0
+v 2 0 0
+v 2 1 0
+vt 0 0
+vt 0.5 0
+vt 0.5 1
+vt 0 1
+vt 0.6 0
+vt 1 0
+vt 1 1
+vt 0.6 1
+vn 0 0 1
+vn 0 1 0
+f 1/1/1 2/2/1 3/3/1 4/4/1
+f 2/5/2 5/6/2 6/7/2 3/8/2
+"""
+
+
+def test_obj_quads_are_triangulated_once_with_per_corner_data(tmp_path):
+    path = tmp_path / "quads.obj"
+    path.write_text(QUAD_OBJ)
+    m = load_mesh(path)
+    assert m.n_faces == 4
+    p = m.corner_positions()
+    # trimesh's rule: quad (0,1,2,3) → (0,1,2), (2,3,0), in file order.
+    np.testing.assert_allclose(p[0], [[0, 0, 0], [1, 0, 0], [1, 1, 0]])
+    np.testing.assert_allclose(p[1], [[1, 1, 0], [0, 1, 0], [0, 0, 0]])
+    # Hard edge along x = 1: the same position carries two normals, and two UVs (seam).
+    assert np.allclose(m.normals[:2], [0, 0, 1]) and np.allclose(m.normals[2:], [0, 1, 0])
+    np.testing.assert_allclose(m.uvs[0], [[0, 0], [0.5, 0], [0.5, 1]])
+    np.testing.assert_allclose(m.uvs[2], [[0.6, 0], [1, 0], [1, 1]])
+
+
+def test_obj_round_trip_is_exact_for_float32(tmp_path):
+    h = lambda x, y: 0.1 * np.sin(3 * x) * y  # noqa: E731
+    m = grid_plane(5, height=h)
+    m = m.replace(normals=m.normals + [0.1, 0, 0])
+    m = m.replace(normals=m.normals / np.linalg.norm(m.normals, axis=-1, keepdims=True))
+    save_obj(m, tmp_path / "a.obj")
+    r = load_mesh(tmp_path / "a.obj")
+    np.testing.assert_array_equal(r.corner_positions().astype(np.float32),
+                                  m.corner_positions().astype(np.float32))
+    np.testing.assert_allclose(r.normals, m.normals, atol=1e-8)
+    np.testing.assert_allclose(r.uvs, m.uvs, atol=1e-9)
+
+
+@pytest.mark.parametrize("ext", ["ply", "stl", "off", "glb"])
+def test_other_formats_load(tmp_path, ext):
+    m = grid_plane(3)
+    tm = trimesh.Trimesh(m.positions, m.faces, process=False)
+    path = tmp_path / f"mesh.{ext}"
+    tm.export(path)
+    r = load_mesh(path)
+    assert r.n_faces == m.n_faces
+    np.testing.assert_allclose(np.sort(r.corner_positions().reshape(-1, 3), axis=0),
+                               np.sort(m.corner_positions().reshape(-1, 3), axis=0), atol=1e-6)
+
+
+def test_glb_uvs_and_normals_survive_with_v_flipped_back(tmp_path):
+    m = grid_plane(2, uv_fn=lambda x, y: np.stack([0.25 + 0.5 * x, 0.1 + 0.3 * y], 1))
+    vis = trimesh.visual.TextureVisuals(uv=m.uvs[:, 0] * 0)  # placeholder, set below
+    uv_per_vertex = np.zeros((len(m.positions), 2))
+    uv_per_vertex[m.faces.ravel()] = m.uvs.reshape(-1, 2)
+    vis = trimesh.visual.TextureVisuals(uv=uv_per_vertex)
+    tm = trimesh.Trimesh(m.positions, m.faces, visual=vis, process=False,
+                         vertex_normals=np.tile([0, 0, 1.0], (len(m.positions), 1)))
+    path = tmp_path / "m.glb"
+    tm.export(path)
+    r = load_mesh(path)
+    np.testing.assert_allclose(np.sort(r.uvs.reshape(-1, 2), axis=0),
+                               np.sort(m.uvs.reshape(-1, 2), axis=0), atol=1e-6)
+    assert r.normals is not None and np.allclose(r.normals, [0, 0, 1])
+
+
+def test_fast_ply_path_matches_trimesh(tmp_path):
+    m = grid_plane(4, height=lambda x, y: x * y)
+    save_ply(m, tmp_path / "m.ply")
+    fast = load_mesh(tmp_path / "m.ply")
+    tm = trimesh.load(tmp_path / "m.ply", process=False)
+    np.testing.assert_allclose(fast.corner_positions(), tm.vertices[tm.faces], atol=1e-6)
+    np.testing.assert_allclose(fast.normals, m.normals, atol=1e-6)
+    np.testing.assert_allclose(fast.uvs, m.uvs, atol=1e-6)
+
+
+def test_spot_loads_with_seams(assets):
+    m = load_mesh(assets / "meshes" / "spot.obj")
+    assert m.n_faces == 5856 and m.uvs is not None and m.normals is None
+    assert len(m.positions) > 2930  # split at UV seams
+
+
+@pytest.mark.parametrize("text,match", [
+    ("v 0 0 0\nv 1 0 0\nv 0 1 0\n", "empty"),
+    ("v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n", "non-finite"),
+    ("v 0 0 0\nv 1 inf 0\nv 0 1 0\nf 1 2 3\n", "non-finite"),
+])
+def test_bad_meshes_are_rejected(tmp_path, text, match):
+    path = tmp_path / "bad.obj"
+    path.write_text(text)
+    with pytest.raises(NormalkitError, match=match):
+        load_mesh(path)
+
+
+def test_missing_and_unknown_files(tmp_path):
+    with pytest.raises(NormalkitError, match="no such file"):
+        load_mesh(tmp_path / "nope.obj")
+    (tmp_path / "x.xyz").write_text("1 2 3")
+    with pytest.raises(NormalkitError, match="unknown mesh format"):
+        load_mesh(tmp_path / "x.xyz")
+    (tmp_path / "junk.ply").write_bytes(b"\x00\x01garbage" * 10)
+    with pytest.raises(NormalkitError):
+        load_mesh(tmp_path / "junk.ply")
+
+
+def test_mixed_polygons_keep_file_order(tmp_path):
+    path = tmp_path / "mixed.obj"
+    path.write_text("v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nv 2 0 0\nv 2 1 0\nv 3 0 0\n"
+                    "f 1 2 3 4\nf 2 5 3\nf 5 7 6 3 2\n")
+    m = load_mesh(path)
+    xy = m.corner_positions()[:, :, :2]
+    assert m.n_faces == 2 + 1 + 3
+    np.testing.assert_allclose(xy[0], [[0, 0], [1, 0], [1, 1]])
+    np.testing.assert_allclose(xy[1], [[1, 1], [0, 1], [0, 0]])
+    np.testing.assert_allclose(xy[2], [[1, 0], [2, 0], [1, 1]])
+    np.testing.assert_allclose(xy[3], [[2, 0], [3, 0], [2, 1]])  # pentagon fan from vertex 0
