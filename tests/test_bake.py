@@ -128,3 +128,22 @@ def test_tiles_and_threads_do_not_change_the_result(pair, monkeypatch):
     b = bake(high, low, size=SIZE, samples=4, extrusion=0.1, max_distance=0.1, padding=0,
              threads=2)
     np.testing.assert_allclose(a.normals, b.normals, atol=1e-6)
+
+
+def test_overlapping_and_wrapped_uvs_are_reported(pair):
+    high, low, _ = pair
+    doubled = low.replace(faces=np.concatenate([low.faces, low.faces]),
+                          normals=np.concatenate([low.normals, low.normals]),
+                          uvs=np.concatenate([low.uvs, low.uvs]))
+    msgs = []
+    r = bake(high, doubled, size=16, samples=1, extrusion=0.1, max_distance=0.1, padding=0,
+             log=msgs.append)
+    # Every texel is covered twice; the 16 whose centre lies exactly on the quad's
+    # diagonal are on an edge, not strictly inside, so they don't count as overlap.
+    assert r.stats["overlap_texels"] == 240
+    assert any("240 texels" in m and "overlapping" in m for m in msgs)
+    msgs.clear()
+    shifted = low.replace(uvs=low.uvs + [1.0, 0.0])
+    r2 = bake(high, shifted, size=16, samples=1, extrusion=0.1, max_distance=0.1, padding=0,
+              log=msgs.append)
+    assert any("wrap" in m for m in msgs) and r2.coverage.all()

@@ -222,7 +222,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     n_overlap = int(overlap.sum())
     if n_overlap:
         log(f"warning: {low.name}: {n_overlap:,} texels are covered by overlapping UV "
-            "triangles; the lower-numbered face wins")
+            "triangles; each such texel takes one of them (give overlapping islands their "
+            "own UV space, or offset mirrored halves by 1 in u)")
     if padding > 0 and coverage.any():
         from .padding import dilate
 
