@@ -89,10 +89,25 @@ def _folded(lay, ts, size=16):
     shape = (rows[1] - rows[0], cols[1] - cols[0])
     counts = np.bincount(ts.texel, minlength=shape[0] * shape[1]).reshape(shape)
     out = np.zeros((size, size))
-    fold(counts, rows, cols, size, size, out)
+    fold(counts, rows, cols, out)
     return out
 
 
 def test_zero_area_uv_triangles_are_skipped():
     lay, ts = _raster([[[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]], 8, 8)
     assert len(lay.faces) == 0 and len(ts.texel) == 0
+
+
+@pytest.mark.parametrize("shift", [0.0, -0.05, 0.95])
+def test_triangles_across_the_border_wrap_without_double_samples(shift):
+    # A strip of two triangles crossing u = 0 (or u = 1) after the shift.
+    strip = np.array(SQUARE, float) * [0.2, 1.0] + [shift, 0.0]
+    lay, ts = _raster(strip, 20, 4, 4)
+    assert lay.col_range[0] >= 0 and lay.col_range[1] <= 20
+    cols = lay.col_range[1] - lay.col_range[0]
+    texel_cols = ts.texel % cols + lay.col_range[0]
+    counts = np.bincount(ts.texel)
+    assert counts.max() == 4  # no texel gets samples from both sides of the wrap
+    first = round(shift * 20)
+    expected = {c % 20 for c in range(first, first + 4)}
+    assert set(texel_cols.tolist()) == expected

@@ -204,10 +204,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     with ThreadPoolExecutor(n_threads) as pool:
         for rows, out, n_hit, n_all, ov, n_rays, n_miss in pool.map(work, tiles):
             cols = (c_lo, c_hi)
-            fold(out, rows, cols, h, w, acc)
-            fold(n_hit, rows, cols, h, w, hits)
-            fold(n_all, rows, cols, h, w, sampled)
-            fold(ov, rows, cols, h, w, overlap)
+            fold(out, rows, cols, acc)
+            fold(n_hit, rows, cols, hits)
+            fold(n_all, rows, cols, sampled)
+            fold(ov, rows, cols, overlap)
             counts["rays"] += n_rays
             counts["ray_misses"] += n_miss
             bar.update(1)

@@ -69,13 +69,14 @@ class UVLayout:
 def uv_layout(uvs: np.ndarray, width: int, height: int) -> UVLayout:
     """Place (F, 3, 2) UV triangles in texel space; drop triangles of zero UV area.
 
-    A triangle whose UVs lie outside [0, 1] is moved by whole tiles so that its lowest
-    corner is inside; texels past the image border then wrap (see ``fold``).
+    UVs outside [0, 1] wrap: a triangle is moved by whole texture tiles so that its
+    lowest corner lies inside the image, and where it then crosses the right or bottom
+    border, shifted copies are added on the opposite side. Every texel coordinate the
+    rasterizer sees is therefore inside [0, W) × [0, H), and coverage, ownership and
+    overlap are decided in image space.
     """
     uvs = np.asarray(uvs, dtype=np.float64)
     wrapped = bool((uvs < 0).any() or (uvs > 1).any())
-    if wrapped:
-        uvs = uvs - np.floor(uvs.min(axis=1, keepdims=True))
     xy = np.empty_like(uvs)
     xy[..., 0] = uvs[..., 0] * width
     xy[..., 1] = (1.0 - uvs[..., 1]) * height
@@ -85,13 +86,32 @@ def uv_layout(uvs: np.ndarray, width: int, height: int) -> UVLayout:
     keep = np.abs(area2) > 1e-12
     faces = np.nonzero(keep)[0]
     xy = xy[keep]
+    size = np.array([width, height], np.float64)
+    if wrapped:
+        xy = xy - np.floor(xy.min(axis=1, keepdims=True) / size) * size
+        lo, hi = _texel_bounds(xy)
+        tiles = hi // np.array([width, height]) + 1  # tiles spanned in x and y (≥ 1)
+        copies = tiles[:, 0] * tiles[:, 1]
+        src = np.repeat(np.arange(len(xy)), copies)
+        k = np.arange(len(src)) - np.repeat(np.cumsum(copies) - copies, copies)
+        shift = np.stack([k % tiles[src, 0], k // tiles[src, 0]], axis=1) * size
+        xy = xy[src] - shift[:, None, :]
+        faces = faces[src]
+    lo, hi = _texel_bounds(xy)
+    lo = np.maximum(lo, 0)
+    hi = np.minimum(hi, [width - 1, height - 1])
+    inside = np.all(lo <= hi, axis=1)
+    return UVLayout(xy=xy[inside], faces=faces[inside], lo=lo[inside], hi=hi[inside],
+                    wrapped=wrapped, width=width, height=height)
+
+
+def _texel_bounds(xy: np.ndarray):
+    """Inclusive texel bounding boxes; a vertex exactly on a texel's far edge doesn't touch it."""
     lo = np.floor(xy.min(axis=1)).astype(np.int64)
-    hi = np.floor(xy.max(axis=1)).astype(np.int64)
-    # A vertex exactly on a texel's far edge does not touch the next texel.
-    on_edge = xy.max(axis=1) == hi
-    hi = np.maximum(hi - on_edge, lo)
-    return UVLayout(xy=xy, faces=faces, lo=lo, hi=hi, wrapped=wrapped,
-                    width=width, height=height)
+    top = xy.max(axis=1)
+    hi = np.floor(top).astype(np.int64)
+    hi = np.maximum(hi - (top == hi), lo)
+    return lo, hi
 
 
 def sample_offsets(samples: int) -> np.ndarray:
@@ -289,11 +309,6 @@ def _closest_point_bary(tri_xy: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def fold(values: np.ndarray, rows: tuple[int, int], cols: tuple[int, int],
-         height: int, width: int, out: np.ndarray) -> None:
-    """Add a tile buffer (rows × cols × ...) into ``out`` (H × W × ...), wrapping indices."""
-    r = np.arange(rows[0], rows[1]) % height
-    c = np.arange(cols[0], cols[1]) % width
-    if rows[0] >= 0 and rows[1] <= height and cols[0] >= 0 and cols[1] <= width:
-        out[rows[0]:rows[1], cols[0]:cols[1]] += values
-        return
-    np.add.at(out, (r[:, None], c[None, :]), values)
+         out: np.ndarray) -> None:
+    """Add a tile buffer (rows × cols × ...) into its place in ``out`` (H × W × ...)."""
+    out[rows[0]:rows[1], cols[0]:cols[1]] += values
