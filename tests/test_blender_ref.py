@@ -24,7 +24,6 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
-
 from normalkit.mesh import Mesh  # noqa: E402
 from normalkit.mesh_io import load_mesh, save_obj  # noqa: E402
 from normalkit.normals import ensure_normals, smooth_normals  # noqa: E402
