@@ -173,8 +173,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     offsets = sample_offsets(samples)
 
     acc = np.zeros((h, w, 3), np.float32)
-    hits = np.zeros((h, w), np.int32)
-    sampled = np.zeros((h, w), np.int32)
+    hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
+    sampled = np.zeros((h, w), np.uint16)
     overlap = np.zeros((h, w), bool)
 
     r_lo, r_hi = layout.row_range
@@ -194,8 +194,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         out = np.empty(shape + (3,), np.float32)
         for c in range(3):
             out[..., c] = np.bincount(tex_hit, weights=vec[c], minlength=n_tex).reshape(shape)
-        n_hit = np.bincount(tex_hit, minlength=n_tex).reshape(shape).astype(np.int32)
-        n_all = np.bincount(ts.texel, minlength=n_tex).reshape(shape).astype(np.int32)
+        n_hit = np.bincount(tex_hit, minlength=n_tex).reshape(shape).astype(np.uint16)
+        n_all = np.bincount(ts.texel, minlength=n_tex).reshape(shape).astype(np.uint16)
         ov = np.zeros(n_tex, bool)
         ov[ts.overlap_texels] = True
         return rows, out, n_hit, n_all, ov.reshape(shape), len(ok), int((~ok).sum())
@@ -215,8 +215,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     coverage = hits > 0
     misses = (sampled > 0) & ~coverage
-    normals = _normalize(acc)
-    del acc
+    normals = acc  # normalized in place: no second full-size float image
+    length = np.sqrt(np.einsum("ijk,ijk->ij", acc, acc))
+    np.divide(acc, length[..., None], out=acc, where=length[..., None] > 0)
+    del length
     if space == "tangent":
         normals[~coverage] = (0.0, 0.0, 1.0)
     n_overlap = int(overlap.sum())
