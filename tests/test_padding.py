@@ -1,0 +1,127 @@
+"""Dilation padding: reach, nearest-value fill, untouched filled texels, dtypes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from normalkit.errors import NormalkitError
+from normalkit.padding import dilate
+
+
+def _scene(dtype=np.float32, shape=(31, 40), channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(shape, bool)
+    mask[5:9, 6:12] = True
+    mask[20:26, 25:33] = True
+    mask[14, 3] = True
+    if np.dtype(dtype).kind == "f":
+        image = rng.uniform(-1, 1, (*shape, channels)).astype(dtype)
+    else:
+        image = rng.integers(0, np.iinfo(dtype).max, (*shape, channels), endpoint=True).astype(
+            dtype
+        )
+    return image, mask
+
+
+def test_single_texel_with_inf_fills_everything():
+    image = np.zeros((13, 17, 3), np.float32)
+    mask = np.zeros((13, 17), bool)
+    mask[4, 9] = True
+    image[4, 9] = (0.25, -0.5, 1.0)
+    out = dilate(image, mask, math.inf)
+    np.testing.assert_array_equal(out, np.broadcast_to([0.25, -0.5, 1.0], image.shape))
+
+
+def test_single_texel_radius_two_fills_exactly_the_disc():
+    image = np.full((11, 12, 4), 9, np.uint8)
+    mask = np.zeros((11, 12), bool)
+    mask[5, 6] = True
+    image[5, 6] = (1, 2, 3, 4)
+    out = dilate(image, mask, 2)
+    rr, cc = np.mgrid[:11, :12]
+    disc = (rr - 5) ** 2 + (cc - 6) ** 2 <= 4  # includes (±2, 0) but not (±2, ±1)
+    assert disc.sum() == 13
+    np.testing.assert_array_equal(out[disc], np.broadcast_to([1, 2, 3, 4], (13, 4)))
+    np.testing.assert_array_equal(out[~disc], image[~disc])
+
+
+@pytest.mark.parametrize("texels", [1, 2, 3.5, 7, math.inf])
+def test_reach_matches_scipy_distance_and_nearest_value(texels):
+    image, mask = _scene()
+    out = dilate(image, mask, texels)
+    dist = ndimage.distance_transform_edt(~mask)
+    reach = ~mask & (dist <= texels)
+    np.testing.assert_array_equal(out[~reach], image[~reach])
+    # Brute force: each reached texel holds the value of a filled texel that is
+    # at the minimum distance (values are unique random floats, so they identify texels).
+    filled_at = np.argwhere(mask)
+    filled_vals = image[mask]
+    for p, v in zip(np.argwhere(reach), out[reach], strict=True):
+        src = np.flatnonzero((filled_vals == v).all(1))
+        assert len(src) == 1
+        assert np.sqrt(((filled_at[src[0]] - p) ** 2).sum()) == pytest.approx(dist[tuple(p)])
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.uint8, np.uint16, np.int16, np.float16, np.float32, np.float64]
+)
+def test_dtype_shape_preserved_and_filled_texels_unchanged(dtype):
+    image, mask = _scene(dtype)
+    out = dilate(image, mask, 4)
+    assert out.dtype == image.dtype and out.shape == image.shape
+    np.testing.assert_array_equal(out[mask], image[mask])
+
+
+def test_input_not_modified_and_output_is_a_copy():
+    image, mask = _scene()
+    before = image.copy()
+    for texels in (0, 3, math.inf):
+        out = dilate(image, mask, texels)
+        assert not np.shares_memory(out, image)
+    np.testing.assert_array_equal(image, before)
+
+
+def test_zero_and_degenerate_masks_return_copies():
+    image, mask = _scene()
+    np.testing.assert_array_equal(dilate(image, mask, 0), image)
+    empty = np.zeros_like(mask)
+    np.testing.assert_array_equal(dilate(image, empty, math.inf), image)
+    full = np.ones_like(mask)
+    np.testing.assert_array_equal(dilate(image, full, math.inf), image)
+
+
+def test_two_dimensional_image_and_int_mask():
+    image = np.arange(20, dtype=np.float32).reshape(4, 5)
+    mask = np.zeros((4, 5), np.uint8)
+    mask[0, 0] = 1
+    np.testing.assert_array_equal(dilate(image, mask, math.inf), np.zeros((4, 5)))
+
+
+def test_wide_image_uses_several_row_blocks(monkeypatch):
+    import normalkit.padding as padding
+
+    monkeypatch.setattr(padding, "_BLOCK_TEXELS", 64)  # 1 row per block at W=40
+    image, mask = _scene()
+    monkeypatch.undo()
+    want = dilate(image, mask, 5)
+    monkeypatch.setattr(padding, "_BLOCK_TEXELS", 64)
+    np.testing.assert_array_equal(dilate(image, mask, 5), want)
+
+
+@pytest.mark.parametrize("texels", [-1, math.nan, "3", None, True])
+def test_bad_texels(texels):
+    image, mask = _scene()
+    with pytest.raises(NormalkitError, match="texels"):
+        dilate(image, mask, texels)
+
+
+def test_shape_mismatch():
+    image, mask = _scene()
+    with pytest.raises(NormalkitError, match="does not match"):
+        dilate(image, mask[:-1], 2)
+    with pytest.raises(NormalkitError, match=r"mask must be \(H, W\)"):
+        dilate(image, mask[..., None], 2)
