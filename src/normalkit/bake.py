@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import NormalkitError
-from .mesh import Mesh, _normalize
+from .mesh import Mesh
 from .normals import ensure_normals
 from .raster import SAMPLE_COUNTS, fold, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster, default_threads
@@ -143,7 +143,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     if cage is not None:
         cage_mesh = _as_mesh(cage, "cage")
         if cage_mesh.n_faces != low.n_faces or not np.array_equal(
-                _topology(cage_mesh), _topology(low)):  # noqa: E501
+                _topology(cage_mesh), _topology(low)):
             raise NormalkitError(
                 f"cage '{cage_mesh.name}' does not match the low-poly's topology "
                 f"({cage_mesh.n_faces} vs {low.n_faces} faces, or different connectivity); "
@@ -224,8 +224,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     n_overlap = int(overlap.sum())
     if n_overlap:
         log(f"warning: {low.name}: {n_overlap:,} texels are covered by overlapping UV "
-            "triangles; each such texel takes one of them (give overlapping islands their "
-            "own UV space, or offset mirrored halves by 1 in u)")
+            "triangles; each such texel takes one of them (give overlapping islands "
+            "their own UV space)")
     if padding > 0 and coverage.any():
         from .padding import dilate
 
