@@ -3,110 +3,24 @@
 Every command validates its arguments, calls the same function a Python user would,
 writes its outputs atomically and ends with a one-line summary. Bad input prints one
 ``normalkit: error: …`` line and exits with code 2.
+
+Commands live in ``normalkit.commands.<name>``, each with ``register(subparsers)``;
+add a module to ``COMMAND_MODULES`` to add a command.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import importlib
 import sys
-import time
-from pathlib import Path
 
 from .errors import NormalkitError
 
-
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr)
-
-
-def _padding(text: str) -> float:
-    if text.lower() in ("inf", "infinite", "infinity"):
-        return math.inf
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"padding must be an integer or 'inf', got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("padding must be ≥ 0")
-    return value
-
-
-def _output_bits(path: Path, bits: int | None) -> int:
-    from .imageio import IMAGE_FORMATS
-
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_FORMATS:
-        raise NormalkitError(
-            f"'{path}': unknown image format '{suffix}' (use .png for 8/16-bit, "
-            ".exr or .tif for 32-bit float)")
-    if bits is None:
-        return 16 if suffix == ".png" else 32
-    if suffix == ".png" and bits == 32:
-        raise NormalkitError("32-bit float maps need an .exr or .tif output, not .png")
-    if suffix == ".exr" and bits != 32:
-        raise NormalkitError(f"EXR holds float maps; use --bits 32 or a .png for {bits}-bit")
-    return bits
-
-
-def cmd_bake(args) -> int:
-    from .atomic import check_writable
-    from .bake import bake
-    from .encode import encode_normals
-    from .imageio import write_image
-
-    out = Path(args.output)
-    bits = _output_bits(out, args.bits)
-    check_writable(out)
-    for extra in (args.miss_mask, args.mask):
-        if extra:
-            check_writable(extra)
-    t0 = time.perf_counter()
-    result = bake(args.high, args.low, size=args.size, width=args.width, height=args.height,
-                  space=args.space, samples=args.samples, extrusion=args.extrusion,
-                  max_distance=args.max_distance, cage=args.cage, padding=args.padding,
-                  hard_angle=args.hard_angle, threads=args.threads,
-                  progress=not args.quiet, log=_log)
-    write_image(out, encode_normals(result.normals, bits, directx=args.directx))
-    if args.miss_mask:
-        write_image(args.miss_mask, result.misses.astype("uint8") * 255)
-    if args.mask:
-        write_image(args.mask, result.coverage.astype("uint8") * 255)
-    seconds = time.perf_counter() - t0
-    print(f"{result.summary()}; wrote {out} ({bits}-bit) in {seconds:.2f} s total")
-    return 0
-
-
-def cmd_tangents(args) -> int:
-    import numpy as np
-
-    from .atomic import atomic_path
-    from .mesh_io import load_mesh
-    from .normals import ensure_normals
-    from .tangents import compute_tangents
-
-    out = Path(args.output)
-    if out.suffix.lower() != ".npy":
-        raise NormalkitError(f"'{out}': tangents are written as .npy")
-    mesh = ensure_normals(load_mesh(args.mesh), hard_angle=args.hard_angle, log=_log)
-    mesh.require_uvs()
-    t0 = time.perf_counter()
-    tangents = compute_tangents(mesh)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, tangents)
-    mirrored = int((tangents[:, 3] < 0).sum())
-    print(f"{mesh.name}: {mesh.n_faces:,} faces, {len(tangents):,} corner tangents "
-          f"({mirrored:,} with sign −1) in {time.perf_counter() - t0:.3f} s → {out}")
-    return 0
-
-
-def cmd_demo(args) -> int:
-    from .demo import run_demo
-
-    run_demo(Path(args.output), size=args.size, log=_log)
-    return 0
+COMMAND_MODULES = (
+    "bake",
+    "tangents",
+    "demo",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,56 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Normal maps: bake high-poly detail into low-poly UV space "
                     "(MikkTSpace tangent space or object space), exactly as Blender decodes it.")
     sub = p.add_subparsers(dest="command", required=True)
-
-    b = sub.add_parser(
-        "bake", help="bake a high-poly's normals into a low-poly's UVs",
-        description="Bake HIGH's surface normals into LOW's UV space. Rays start "
-                    "EXTRUSION above each low-poly texel along its normal (or on the cage) "
-                    "and take the closest high-poly hit up to MAX-DISTANCE below the surface.")
-    b.add_argument("high", help="high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)")
-    b.add_argument("low", help="low-poly mesh with UVs")
-    b.add_argument("-o", "--output", required=True,
-                   help="output map: .png (8/16-bit), .exr or .tif (32-bit float)")
-    b.add_argument("--size", type=int, default=2048, help="texture size (default 2048)")
-    b.add_argument("--width", type=int, help="texture width (overrides --size)")
-    b.add_argument("--height", type=int, help="texture height (overrides --size)")
-    b.add_argument("--space", choices=("tangent", "object"), default="tangent",
-                   help="tangent (MikkTSpace, default) or object space")
-    b.add_argument("--samples", type=int, choices=(1, 4, 16, 64), default=4,
-                   help="stratified samples per texel (default 4)")
-    b.add_argument("--extrusion", type=float,
-                   help="ray start above the low-poly surface (default 1%% of its bbox diagonal)")
-    b.add_argument("--max-distance", type=float,
-                   help="max hit depth below the surface; 0 = unlimited "
-                        "(default 2%% of the bbox diagonal)")
-    b.add_argument("--cage", help="cage mesh with the low-poly's topology (replaces extrusion)")
-    b.add_argument("--padding", type=_padding, default=16,
-                   help="texels to dilate past UV islands, or 'inf' (default 16)")
-    b.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="8/16 (PNG) or 32 (EXR/TIFF float); default from the extension")
-    b.add_argument("--directx", action="store_true",
-                   help="flip the green channel (DirectX/Unreal convention)")
-    b.add_argument("--hard-angle", type=float, metavar="DEG",
-                   help="recompute low-poly normals, split at edges sharper than DEG")
-    b.add_argument("--miss-mask", help="also write a PNG marking texels whose rays all missed")
-    b.add_argument("--mask", help="also write a PNG marking texels filled by a hit")
-    b.add_argument("--threads", type=int, help="worker threads (default: all cores)")
-    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    b.set_defaults(func=cmd_bake)
-
-    t = sub.add_parser("tangents", help="MikkTSpace tangents of a mesh as .npy",
-                       description="Write MikkTSpace tangents: float32 (n_faces·3, 4) with "
-                                   "columns tx, ty, tz, sign; row 3i+k is face i, corner k.")
-    t.add_argument("mesh", help="mesh with UVs")
-    t.add_argument("-o", "--output", required=True, help="output .npy")
-    t.add_argument("--hard-angle", type=float, metavar="DEG",
-                   help="recompute normals, split at edges sharper than DEG")
-    t.set_defaults(func=cmd_tangents)
-
-    d = sub.add_parser("demo", help="generate a procedural example and bake it into a folder")
-    d.add_argument("-o", "--output", default="out", help="output folder (default out/)")
-    d.add_argument("--size", type=int, default=1024, help="texture size (default 1024)")
-    d.set_defaults(func=cmd_demo)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"normalkit.commands.{name}").register(sub)
     return p
 
 
