@@ -29,6 +29,7 @@ from .mesh import Mesh
 from .normals import ensure_normals
 from .raster import SAMPLE_COUNTS, fold, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster, default_threads
+from .tspace import dot, unit, world_to_tangent
 
 SPACES = ("tangent", "object")
 TILE_SAMPLES = 1 << 19  # samples per tile: bounds the per-thread working set (~150 MB)
@@ -295,23 +296,13 @@ def _high_normals(high: Mesh) -> np.ndarray:
     return np.ascontiguousarray(high.normals.astype(np.float32).transpose(1, 2, 0).reshape(9, -1))
 
 
-def _dot(a, b):
-    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-
-
-def _unit(v):
-    """Normalize (3, N) columns; zero columns stay zero."""
-    length = np.sqrt(_dot(v, v))
-    return v * np.divide(1.0, length, out=np.zeros_like(length), where=length > 0)
-
-
 def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
            extrusion: float, max_depth: float):
     """Cast one ray per sample; return (3, N_hit) encoded vectors and the (N,) hit mask."""
     attrs = frame.interpolate(face, np.ascontiguousarray(bary.T).T)
     p = attrs[0:3]
     n = attrs[3:6]
-    n_hat = _unit(n)
+    n_hat = unit(n)
     if not frame.has_cage:
         origin = p + np.float32(extrusion) * n_hat
         direction = -n_hat
@@ -319,7 +310,7 @@ def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
     else:
         origin = attrs[-3:]
         d = p - origin
-        length = np.sqrt(_dot(d, d))
+        length = np.sqrt(dot(d, d))
         direction = np.where(length > 0, d / np.maximum(length, 1e-30), -n_hat)
         tfar = (length + max_depth).astype(np.float32)
     prim, buv, _ = caster.intersect(origin.T, direction.T, tfar)
@@ -327,24 +318,11 @@ def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
     u = buv[ok, 0]
     v = buv[ok, 1]
     hn = np.take(high_normals, prim[ok], axis=1)
-    h = _unit(hn[0:3] * (1 - u - v) + hn[3:6] * u + hn[6:9] * v)
+    h = unit(hn[0:3] * (1 - u - v) + hn[3:6] * u + hn[6:9] * v)
     if not frame.has_tangents:
         return h, ok
     sub = attrs[:, ok]
-    nn = sub[3:6]
-    t = sub[6:9]
-    sign = np.where(sub[9] < 0, np.float32(-1), np.float32(1))
-    # Inverse of the decode n ∝ x·T + y·B + z·N with B = sign·(N × T), up to a positive
-    # factor (1 / (|T|²|N|² − (N·T)²)) that the final normalization removes.
-    th, nh, nt = _dot(t, h), _dot(nn, h), _dot(nn, t)
-    n2, t2 = _dot(nn, nn), _dot(t, t)
-    triple = (h[0] * (nn[1] * t[2] - nn[2] * t[1]) + h[1] * (nn[2] * t[0] - nn[0] * t[2])
-              + h[2] * (nn[0] * t[1] - nn[1] * t[0]))  # (N × T) · h
-    vec = np.stack([n2 * th - nt * nh, sign * triple, t2 * nh - nt * th])
-    degenerate = t2 * n2 - nt * nt <= 0
-    vec = _unit(vec)
-    vec[:, degenerate] = np.array([[0.0], [0.0], [1.0]], np.float32)
-    return vec, ok
+    return world_to_tangent(h, sub[6:9], sub[3:6], sub[9]), ok
 
 
 class _NoBar:
