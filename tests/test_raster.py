@@ -111,3 +111,12 @@ def test_triangles_across_the_border_wrap_without_double_samples(shift):
     first = round(shift * 20)
     expected = {c % 20 for c in range(first, first + 4)}
     assert set(texel_cols.tolist()) == expected
+
+
+def test_whole_image_rasterize_uses_image_indices():
+    from normalkit.raster import rasterize
+
+    uvs = np.array([[[0.5, 0.0], [1.0, 0.0], [1.0, 0.5]]])  # bottom-right corner
+    ts = rasterize(uvs, 8, 8)
+    rows, cols = np.divmod(ts.texel, 8)
+    assert rows.min() >= 4 and cols.min() >= 4 and len(ts.texel) >= 6

@@ -312,3 +312,21 @@ def fold(values: np.ndarray, rows: tuple[int, int], cols: tuple[int, int],
          out: np.ndarray) -> None:
     """Add a tile buffer (rows × cols × ...) into its place in ``out`` (H × W × ...)."""
     out[rows[0]:rows[1], cols[0]:cols[1]] += values
+
+
+def rasterize(uvs: np.ndarray, width: int, height: int, samples: int = 1) -> TexelSamples:
+    """Rasterize a whole UV layout at once; ``texel`` indexes the flat (H·W) image.
+
+    Convenience for image-sized work that fits in memory (map conversion, renders of
+    texel frames); the baker streams :func:`rasterize_tile` over row tiles instead.
+    """
+    layout = uv_layout(uvs, width, height)
+    (r0, r1), (c0, c1) = layout.row_range, layout.col_range
+    ts = rasterize_tile(layout, (r0, r1), (c0, c1), sample_offsets(samples))
+    span = max(c1 - c0, 1)
+
+    def to_image(local):
+        return (local // span + r0) * width + local % span + c0
+
+    return TexelSamples(texel=to_image(ts.texel), face=ts.face, bary=ts.bary,
+                        overlap_texels=to_image(ts.overlap_texels))
