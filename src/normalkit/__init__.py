@@ -26,6 +26,8 @@ _EXPORTS = {
     "write_image": "normalkit.imageio",
     "encode_normals": "normalkit.encode",
     "decode_normals": "normalkit.encode",
+    "export_glb": "normalkit.export",
+    "export_obj": "normalkit.export",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "tangents",
     "demo",
     "maps",
+    "export",
 )
 
 
