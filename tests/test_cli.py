@@ -117,3 +117,14 @@ def test_console_script_exit_code(files, tmp_path):
                         str(files / "low_nouv.obj"), "-o", str(tmp_path / "x.png")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "unwrap" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_outputs_get_the_usual_file_mode(files, tmp_path, capsys):
+    import os
+    import stat
+
+    out = tmp_path / "n.png"
+    assert run(["bake", files / "high.ply", files / "low.obj", "-o", out, *BASE], capsys)[0] == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~mask
