@@ -9,6 +9,12 @@ from __future__ import annotations
 import importlib
 
 MAP_COMMANDS: tuple[str, ...] = (
+    "convert",
+    "info",
+    "height",  # height2normal, normal2height
+    "blend",
+    "mips",
+    "spaces",  # to-object, to-tangent
 )
 
 
