@@ -28,6 +28,12 @@ _EXPORTS = {
     "decode_normals": "normalkit.encode",
     "export_glb": "normalkit.export",
     "export_obj": "normalkit.export",
+    "Camera": "normalkit.camera",
+    "orbit_cameras": "normalkit.camera",
+    "render": "normalkit.render",
+    "Renderer": "normalkit.render",
+    "shading_cost": "normalkit.render",
+    "compare": "normalkit.compare",
 }
 
 __all__ = sorted(_EXPORTS)

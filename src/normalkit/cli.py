@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "demo",
     "maps",
     "export",
+    "compare",
+    "render",
 )
 
 
