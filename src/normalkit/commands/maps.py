@@ -15,6 +15,7 @@ MAP_COMMANDS: tuple[str, ...] = (
     "blend",
     "mips",
     "spaces",  # to-object, to-tangent
+    "integrate",  # integrate, depth2normal
 )
 
 

@@ -1,0 +1,228 @@
+"""``normalkit map integrate`` (normals -> depth) and ``normalkit map depth2normal``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import NormalkitError
+from .common import log
+
+DEPTH_OUTPUTS = (".exr", ".tif", ".tiff", ".npy")
+DEPTH_INPUTS = (".exr", ".tif", ".tiff", ".npy", ".png")
+
+
+def read_intrinsics(path):
+    """A 3x3 K from a text file (3 rows of 3 numbers, or 9 numbers)."""
+    import numpy as np
+
+    from ..integrate import check_intrinsics
+
+    p = Path(path)
+    if not p.is_file():
+        raise NormalkitError(f"cannot read K from '{path}': no such file")
+    try:
+        K = np.loadtxt(p, dtype=float, ndmin=1)
+    except ValueError as exc:
+        raise NormalkitError(f"cannot read K from '{path}': {exc}") from exc
+    if K.size != 9:
+        raise NormalkitError(f"'{path}' holds {K.size} numbers; K needs 9 (3 rows of "
+                             "fx 0 cx / 0 fy cy / 0 0 1)")
+    try:
+        return check_intrinsics(K.reshape(3, 3))
+    except NormalkitError as exc:
+        raise NormalkitError(f"'{path}': {exc}") from exc
+
+
+def read_mask(path, shape):
+    """Boolean mask from an image: its alpha channel if it has one, else the first channel."""
+    from ..imageio import read_image
+
+    m = read_image(path)
+    if m.ndim == 3:
+        m = m[:, :, 3] if m.shape[2] == 4 else m[:, :, 0]
+    if m.shape != tuple(shape):
+        raise NormalkitError(f"mask '{path}' is {m.shape[1]}x{m.shape[0]} but the input is "
+                             f"{shape[1]}x{shape[0]}")
+    return m > 0
+
+
+def read_depth(path):
+    """A depth map as float64 (H, W): .npy, a one-channel EXR/TIFF, or a gray PNG (raw values)."""
+    import numpy as np
+
+    from ..imageio import read_image
+
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in DEPTH_INPUTS:
+        raise NormalkitError(f"cannot read depth from '{path}': use one of "
+                             f"{', '.join(DEPTH_INPUTS)}")
+    if ext == ".npy":
+        if not p.is_file():
+            raise NormalkitError(f"cannot read '{path}': no such file; check the path")
+        try:
+            d = np.load(p, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise NormalkitError(f"cannot read '{path}': {exc}") from exc
+    else:
+        d = read_image(p)
+    if d.ndim == 3:
+        if d.shape[2] == 1 or (d.shape[2] in (3, 4) and (d[:, :, :3] == d[:, :, :1]).all()):
+            d = d[:, :, 0]
+        else:
+            raise NormalkitError(f"'{path}' has {d.shape[2]} different channels; a depth map "
+                                 "has one")
+    if d.ndim != 2 or d.dtype.kind not in "fiu":
+        raise NormalkitError(f"'{path}' is not a depth map: {d.dtype} array of shape {d.shape}")
+    return d.astype(np.float64)
+
+
+def _camera(args):
+    if args.K and args.orthographic:
+        raise NormalkitError("give either --K (perspective) or --orthographic, not both")
+    if not args.K and not args.orthographic:
+        raise NormalkitError("give --K K.txt (3x3 intrinsics in pixels) or --orthographic")
+    return None if args.orthographic else read_intrinsics(args.K)
+
+
+def run_integrate(args) -> int:
+    import numpy as np
+
+    from ..atomic import atomic_path, check_writable
+    from ..imageio import write_image
+    from ..integrate import integrate_normals
+    from .map_convert import read_map
+
+    out = Path(args.output)
+    if out.suffix.lower() not in DEPTH_OUTPUTS:
+        raise NormalkitError(f"cannot write depth to '{out}': use one of "
+                             f"{', '.join(DEPTH_OUTPUTS)} (float32)")
+    check_writable(out)
+    K = _camera(args)
+    if args.median_depth is not None and not (
+            np.isfinite(args.median_depth) and (args.median_depth > 0 or args.orthographic)):
+        raise NormalkitError(f"--median-depth must be a positive number, not "
+                             f"{args.median_depth:g}")
+    t0 = time.perf_counter()
+    normals, texels = read_map(args.normals, directx=args.directx)
+    shape = normals.shape[:2]
+    if args.mask:
+        mask = read_mask(args.mask, shape)
+    elif texels.ndim == 3 and texels.shape[2] == 4:
+        mask = texels[:, :, 3] > 0
+    else:
+        raise NormalkitError(f"'{args.normals}' has no alpha channel: give --mask MASK.png "
+                             "(non-zero where the surface is)")
+    depth, info = integrate_normals(
+        normals, mask, K, solver=args.solver, orthographic=args.orthographic,
+        pixel_size=args.pixel_size, k=args.k, max_iter=args.max_iter,
+        log=None if args.quiet else log, progress=not args.quiet)
+    if args.median_depth is not None:
+        med = np.nanmedian(depth)
+        depth = depth * (args.median_depth / med) if not args.orthographic \
+            else depth + (args.median_depth - med)
+    depth32 = depth.astype(np.float32)
+    if out.suffix.lower() == ".npy":
+        with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, depth32)
+    else:
+        write_image(out, depth32)
+    lo, med, hi = np.nanpercentile(depth, [0, 50, 100])
+    status = "converged" if info.converged else "stopped at the iteration limit"
+    what = (f"{info.iterations} IRLS iterations ({status})" if info.solver == "bilateral"
+            else f"{info.cg_iterations} CG iterations")
+    print(f"{args.normals} → {out}: {shape[1]}x{shape[0]}, {info.pixels:,} pixels, "
+          f"{info.solver} solver, {info.projection}, {what}; depth median {med:.4g} "
+          f"(range {lo:.4g}..{hi:.4g}) in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def run_depth2normal(args) -> int:
+    import numpy as np
+
+    from ..atomic import check_writable
+    from ..depth import depth_to_normals
+    from ..encode import encode_normals
+    from ..imageio import write_image
+    from .map_convert import depth_name, output_bits
+
+    out = Path(args.output)
+    check_writable(out)
+    bits = output_bits(out, args.bits, 16)
+    K = _camera(args)
+    t0 = time.perf_counter()
+    depth = read_depth(args.depth)
+    mask = read_mask(args.mask, depth.shape) if args.mask else None
+    if not args.discontinuity >= 0:
+        raise NormalkitError(f"--discontinuity must be ≥ 0 (0: never split), not "
+                             f"{args.discontinuity:g}")
+    threshold = None if args.discontinuity == 0 else args.discontinuity
+    normals, valid = depth_to_normals(depth, mask, K, orthographic=args.orthographic,
+                                      pixel_size=args.pixel_size, discontinuity=threshold)
+    write_image(out, encode_normals(normals, bits, directx=args.directx), alpha=valid)
+    surface = int(mask.sum()) if mask is not None else int(
+        (np.isfinite(depth) & (depth > 0)).sum())
+    print(f"{args.depth} → {out}: {depth.shape[1]}x{depth.shape[0]}, {depth_name(bits)}, "
+          f"{int(valid.sum()):,} of {surface:,} surface pixels with a normal (alpha marks "
+          f"them), {'orthographic' if args.orthographic else 'perspective'} "
+          f"in {time.perf_counter() - t0:.2f} s")
+    return 0
+
+
+def _camera_args(p) -> None:
+    p.add_argument("--K", metavar="K.txt",
+                   help="3x3 intrinsics in pixels (fx 0 cx / 0 fy cy / 0 0 1), pixel centres "
+                        "at (i+0.5, j+0.5)")
+    p.add_argument("--orthographic", action="store_true",
+                   help="orthographic camera instead of --K")
+    p.add_argument("--pixel-size", type=float, default=1.0,
+                   help="orthographic: pixel width in depth units (default 1)")
+    p.add_argument("--mask", metavar="MASK.png",
+                   help="surface mask: non-zero where the surface is (alpha if present, else "
+                        "the first channel)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "integrate", help="depth map from a camera-space normal map (normal integration)",
+        description="Integrate a camera-space normal map (OpenGL frame: +z toward the viewer) "
+                    "into positive z-depth. Perspective (--K): depth up to scale, geometric "
+                    "mean 1 per connected region; orthographic: up to offset, mean 0. "
+                    "fast: one multigrid-preconditioned least-squares solve, smooth across "
+                    "depth jumps. bilateral: bilateral normal integration (BiNI), keeps "
+                    "depth jumps, slower. Pixels outside the mask are NaN.")
+    p.add_argument("normals", help="camera-space normal map (.png, .exr, .tif)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output depth: .exr, .tif or .npy (float32, NaN outside the mask)")
+    _camera_args(p)
+    p.add_argument("--solver", choices=("fast", "bilateral"), default="fast",
+                   help="fast (default) or bilateral (discontinuity-preserving)")
+    p.add_argument("-k", type=float, default=2.0,
+                   help="bilateral: discontinuity sharpness (default 2)")
+    p.add_argument("--max-iter", type=int, default=150,
+                   help="bilateral: iteration limit (default 150)")
+    p.add_argument("--median-depth", type=float, metavar="D",
+                   help="scale (perspective) or shift (orthographic) so the median depth is D")
+    p.add_argument("--directx", action="store_true", help="the map has DirectX (−Y) green")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    p.set_defaults(func=run_integrate)
+
+    q = sub.add_parser(
+        "depth2normal", help="camera-space normal map from a depth map",
+        description="Normals of a z-depth map in the OpenGL camera frame (+z toward the "
+                    "viewer), from back-projected points; one-sided differences where a "
+                    "neighbour is across a depth jump, no normal where both are. The output's "
+                    "alpha channel marks pixels with a normal. PNG depth is read as raw "
+                    "integers; zero, NaN and negative depth are empty unless --mask is given.")
+    q.add_argument("depth", help="depth map (.exr, .tif, .npy, or gray .png)")
+    q.add_argument("-o", "--output", required=True,
+                   help="output normal map: .png (8/16-bit), .exr (32-bit) or .tif")
+    _camera_args(q)
+    q.add_argument("--discontinuity", type=float, default=0.02, metavar="R",
+                   help="relative depth step that splits two neighbours (default 0.02; "
+                        "0 never splits)")
+    q.add_argument("--bits", type=int, choices=(8, 16, 32),
+                   help="output depth (default 16 for PNG/TIFF, 32 for EXR)")
+    q.add_argument("--directx", action="store_true", help="write DirectX (−Y) green")
+    q.set_defaults(func=run_depth2normal)
