@@ -15,10 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
-import OpenEXR
-import tifffile
 
 from .atomic import atomic_path
 from .errors import NormalkitError
@@ -52,15 +49,15 @@ READ_ONLY_FORMATS: tuple[str, ...] = (".jpg", ".jpeg", ".bmp", ".webp")
 # PNG: zlib level 1. For 16-bit data the low bytes are close to noise, so LZ77
 # matching costs time and saves little; Huffman-only halves the write time and
 # gives files as small as level-1 LZ77 on noisy maps (within ~30% on clean ones).
-_PNG_PARAMS = {
-    np.dtype(np.uint8): [cv2.IMWRITE_PNG_COMPRESSION, 1],
-    np.dtype(np.uint16): [
-        cv2.IMWRITE_PNG_COMPRESSION,
-        1,
-        cv2.IMWRITE_PNG_STRATEGY,
-        cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY,
-    ],
-}
+# (The codecs, cv2, OpenEXR and tifffile, are imported where used: importing all three
+# up front costs a quarter of a second of every command's start-up.)
+def _png_params(dtype: np.dtype) -> list[int]:
+    import cv2
+
+    params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    if dtype == np.uint16:
+        params += [cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
+    return params
 
 _DEFAULT_EXTENSION = {8: ".png", 16: ".png", 32: ".exr"}
 _BITS_EXTENSIONS = {
@@ -243,14 +240,18 @@ def write_image(
 
 
 def _write_png(tmp: str, image: np.ndarray) -> None:
+    import cv2
+
     if image.ndim == 3:
         code = cv2.COLOR_RGB2BGR if image.shape[2] == 3 else cv2.COLOR_RGBA2BGRA
         image = cv2.cvtColor(np.ascontiguousarray(image), code)
-    if not cv2.imwrite(tmp, image, _PNG_PARAMS[image.dtype]):
+    if not cv2.imwrite(tmp, image, _png_params(image.dtype)):
         raise NormalkitError("OpenCV could not encode the PNG")
 
 
 def _write_exr(tmp: str, image: np.ndarray) -> None:
+    import OpenEXR
+
     # The OpenEXR bindings ignore strides: a non-contiguous channel view is
     # written as garbage, so every channel is copied to a contiguous array.
     if image.ndim == 2:
@@ -265,6 +266,8 @@ def _write_exr(tmp: str, image: np.ndarray) -> None:
 
 
 def _write_tiff(tmp: str, image: np.ndarray) -> None:
+    import tifffile
+
     kwargs = {}
     if image.ndim == 3:
         kwargs["photometric"] = "rgb"
@@ -328,6 +331,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def _read_cv2(p: Path) -> np.ndarray:
+    import cv2
+
     image = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise NormalkitError(f"cannot read '{p}': not a valid {p.suffix.lower()[1:].upper()} file")
@@ -342,6 +347,8 @@ def _read_cv2(p: Path) -> np.ndarray:
 
 
 def _read_exr(p: Path) -> np.ndarray:
+    import OpenEXR
+
     if not OpenEXR.isOpenExrFile(str(p)):
         raise NormalkitError(f"cannot read '{p}': not an OpenEXR file")
     channels = OpenEXR.File(str(p), separate_channels=True).channels()
@@ -368,6 +375,8 @@ def _read_exr(p: Path) -> np.ndarray:
 
 
 def _read_tiff(p: Path) -> np.ndarray:
+    import tifffile
+
     with tifffile.TiffFile(p) as tif:
         page = tif.pages[0]
         image = page.asarray()
