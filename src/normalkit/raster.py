@@ -26,6 +26,7 @@ class TexelSamples:
     texel : (N,) int64, flat index into the tile buffer (rows × cols of the tile)
     face : (N,) int64, low-poly triangle of each sample
     bary : (N, 3) float32 barycentric weights of the triangle's corners 0, 1, 2
+        (Fortran-ordered: ``bary[:, k]`` is contiguous)
     overlap_texels : (M,) int64 tile-buffer texels whose samples fall in 2+ triangles
     """
 
@@ -230,8 +231,10 @@ def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int
     inv_area = 1.0 / area2[rt]
     slope = a[rt] * inv_area[:, None]
     first = (a[rt] * (start + ox[run_s])[:, None] + b[rt] * ry[:, None] + c[rt]) * inv_area[:, None]
-    step = (col - start[run]).astype(np.float32)[:, None]
-    bary = first.astype(np.float32)[run] + slope.astype(np.float32)[run] * step
+    # Channel-major (3, N): every later operation runs on contiguous rows.
+    step = (col - start[run]).astype(np.float32)
+    bary_t = np.take(np.ascontiguousarray(first.T, np.float32), run, axis=1)
+    bary_t += np.take(np.ascontiguousarray(slope.T, np.float32), run, axis=1) * step
     del step
     local = (pair_row[run_pair[run]] - r0) * width + (col - c0)
     slot = local * s_count + run_s[run]
@@ -247,13 +250,13 @@ def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int
     keep[owner[owner >= 0]] = True
     del owner
     # Overlapping UVs: a sample strictly inside two or more triangles.
-    strict = bary.min(axis=1) > 1e-6
+    strict = (bary_t[0] > 1e-6) & (bary_t[1] > 1e-6) & (bary_t[2] > 1e-6)
     overlap_slots = np.nonzero(np.bincount(slot[strict], minlength=n_slots) > 1)[0]
     overlap_texels = np.unique(overlap_slots // s_count)
     if not keep.all():
-        slot, sample_tri, bary = slot[keep], sample_tri[keep], bary[keep]
+        slot, sample_tri, bary_t = slot[keep], sample_tri[keep], bary_t[:, keep]
     texel = slot // s_count
-    np.maximum(bary, 0.0, out=bary)
+    np.maximum(bary_t, 0.0, out=bary_t)
 
     # Border texels: touched by a triangle (conservatively) but holding no sample.
     covered = np.zeros(n_tex, bool)
@@ -283,9 +286,10 @@ def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int
         bb = _closest_point_bary(xy[b_tri], np.stack([cx, cy], 1))
         texel = np.concatenate([texel, b_local])
         sample_tri = np.concatenate([sample_tri, b_tri])
-        bary = np.concatenate([bary, bb.astype(np.float32)])
+        bary_t = np.concatenate([bary_t, bb.T.astype(np.float32)], axis=1)
+    # (N, 3) view of the (3, N) array: bary[:, k] is contiguous.
     return TexelSamples(texel=texel, face=layout.faces[sel][sample_tri],
-                        bary=bary.astype(np.float32), overlap_texels=overlap_texels)
+                        bary=bary_t.T, overlap_texels=overlap_texels)
 
 
 def _closest_point_bary(tri_xy: np.ndarray, p: np.ndarray) -> np.ndarray:
