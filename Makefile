@@ -26,6 +26,9 @@ test: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/bench_bake.py
+	$(PY) benchmarks/bench_reduce.py
+	$(PY) benchmarks/bench_render.py
+	$(PY) benchmarks/bench_integration.py
 
 clean:
 	rm -rf $(VENV) out

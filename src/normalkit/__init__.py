@@ -34,6 +34,10 @@ _EXPORTS = {
     "Renderer": "normalkit.render",
     "shading_cost": "normalkit.render",
     "compare": "normalkit.compare",
+    "reduce": "normalkit.reduce",
+    "ReduceResult": "normalkit.reduce",
+    "decimate": "normalkit.decimate",
+    "unwrap": "normalkit.unwrap",
 }
 
 __all__ = sorted(_EXPORTS)

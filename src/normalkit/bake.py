@@ -6,10 +6,17 @@ low-poly surface point P with interpolated normal N casts a ray from
 ``max_distance`` beyond the surface (a ray length of ``extrusion + max_distance``).
 With a cage (same topology as the low-poly) the ray starts at the cage point instead
 and runs through P, again up to ``max_distance`` beyond P.
+Texel samples on a triangle's edge are moved ``EDGE_INSET`` (barycentric) inside it.
 
 Tangent space is the exact inverse of the MikkTSpace shader decode (CONVENTIONS.md):
 with the interpolated, unnormalized T and N and B = sign·cross(N, T), the texel holds
 normalize(M⁻¹ n) where M = [T B N]. Object space stores n in mesh coordinates.
+
+Colour (``color=True``) rides on the same rays: at each hit (high-poly triangle and
+barycentrics) the high-poly's per-corner colours are interpolated and/or its base-colour
+texture is sampled (bilinear, repeat) at the interpolated UV; samples are averaged per
+texel in **linear** light, exactly like the normals. Encode with
+:func:`normalkit.mesh.encode_color` for an sRGB PNG / glTF ``baseColorTexture``.
 
 Work is split into row tiles that run on a thread pool (Embree and most NumPy kernels
 release the GIL), so memory stays bounded by the tile size, not the texture size.
@@ -32,7 +39,12 @@ from .rays import RayCaster, default_threads
 from .tspace import dot, unit, world_to_tangent
 
 SPACES = ("tangent", "object")
-TILE_SAMPLES = 1 << 19  # samples per tile: bounds the per-thread working set (~150 MB)
+TILE_SAMPLES = 1 << 17  # samples per tile: arrays stay under glibc's 32 MB mmap threshold, so
+# their memory is reused from the heap instead of page-faulted in fresh for every tile
+#: Samples on (or outside) a triangle's edge are moved this far inside it (barycentric),
+#: so a texel centre lying exactly on a UV seam along a hard edge (xatlas aligns chart
+#: borders with texel centres) casts its ray on its own triangle's side of the edge.
+EDGE_INSET = 1e-4
 
 
 @dataclass
@@ -45,6 +57,10 @@ class BakeResult:
     misses : (H, W) bool, texels on the low-poly's UVs where every ray missed.
     space : "tangent" or "object".
     stats : dict of counts and seconds (see ``summary``).
+    color : (H, W, 4) float32 or None
+        With ``color=True``: the high-poly's surface colour, **linear** RGBA (not
+        sRGB-encoded), the mean over each texel's hits, padded like ``normals``; texels
+        no ray filled (beyond the padding) are (0, 0, 0, 0).
     """
 
     normals: np.ndarray
@@ -52,6 +68,7 @@ class BakeResult:
     misses: np.ndarray
     space: str
     stats: dict = field(default_factory=dict)
+    color: np.ndarray | None = None
 
     def summary(self) -> str:
         s = self.stats
@@ -88,7 +105,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
          space: str = "tangent", samples: int = 4, extrusion: float | None = None,
          max_distance: float | None = None, cage=None, padding: float = 16,
          hard_angle: float | None = None, threads: int | None = None,
-         progress: bool = False, log=None) -> BakeResult:
+         progress: bool = False, log=None, color: bool = False) -> BakeResult:
     """Bake the high-poly's normals into the low-poly's UV space.
 
     Parameters
@@ -117,18 +134,23 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         Show a progress bar on stderr.
     log : callable, optional
         Receives one-line notices and warnings (e.g. ``print``).
+    color : bool
+        Also bake the high-poly's colour (``high.colors`` and/or
+        ``high.base_color_texture`` at ``high.uvs``) into ``BakeResult.color``.
 
     Returns
     -------
     BakeResult
 
     Cost: O(texels × samples) rays plus O(F_high) to build the Embree BVH; memory is
-    about 20 bytes per texel for the output plus a bounded per-tile working set.
+    about 20 bytes per texel for the output (36 with colour) plus a bounded per-tile
+    working set.
     """
     t_start = time.perf_counter()
     log = log or (lambda msg: None)
     if space not in SPACES:
         raise NormalkitError(f"space must be one of {SPACES}, got {space!r}")
+
     if samples not in SAMPLE_COUNTS:
         raise NormalkitError(f"samples must be one of {SAMPLE_COUNTS}, got {samples!r}")
     w, h = _check_size(size, width, height)
@@ -140,6 +162,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     high = _as_mesh(high, "high-poly")
     low = ensure_normals(low, hard_angle=hard_angle, log=log)
     high = ensure_normals(high, log=log)
+    if color and not high.has_color:
+        raise NormalkitError(
+            f"{high.name}: asked to bake colour, but the high-poly has no vertex colours and "
+            "no base-colour texture with UVs; bake normals only, or give a high-poly with "
+            "colour (PLY/OBJ vertex colours, glTF COLOR_0 or baseColorTexture)")
     cage_mesh = None
     if cage is not None:
         cage_mesh = _as_mesh(cage, "cage")
@@ -171,9 +198,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     caster = RayCaster(high.positions, high.faces)
     frame = _LowFrame(low, tangents, cage_mesh)
     high_normals = _high_normals(high)
+    high_color = _HighColor(high) if color else None
     offsets = sample_offsets(samples)
 
     acc = np.zeros((h, w, 3), np.float32)
+    acc_color = np.zeros((h, w, 4), np.float32) if color else None
     hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
     sampled = np.zeros((h, w), np.uint16)
     overlap = np.zeros((h, w), bool)
@@ -187,25 +216,36 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     def work(rows):
         ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
+        _inset(ts.bary)
         n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
-        vec, ok = _trace(ts.face, ts.bary, frame, caster, high_normals,
-                         float(extrusion), max_depth)
+        vec, ok, hit = _trace(ts.face, ts.bary, frame, caster, high_normals,
+                              float(extrusion), max_depth)
         shape = (rows[1] - rows[0], c_hi - c_lo)
         tex_hit = ts.texel[ok]
         out = np.empty(shape + (3,), np.float32)
         for c in range(3):
             out[..., c] = np.bincount(tex_hit, weights=vec[c], minlength=n_tex).reshape(shape)
+        out_color = None
+        if high_color is not None:
+            rgba = high_color.sample(*hit)
+            out_color = np.empty(shape + (4,), np.float32)
+            for c in range(4):
+                out_color[..., c] = np.bincount(tex_hit, weights=rgba[c],
+                                                minlength=n_tex).reshape(shape)
         n_hit = np.bincount(tex_hit, minlength=n_tex).reshape(shape).astype(np.uint16)
         n_all = np.bincount(ts.texel, minlength=n_tex).reshape(shape).astype(np.uint16)
         ov = np.zeros(n_tex, bool)
         ov[ts.overlap_texels] = True
-        return rows, out, n_hit, n_all, ov.reshape(shape), len(ok), int((~ok).sum())
+        return (rows, out, n_hit, n_all, ov.reshape(shape), len(ok), int((~ok).sum()),
+                out_color)
 
     bar = _progress(len(tiles), progress)
     with ThreadPoolExecutor(n_threads) as pool:
-        for rows, out, n_hit, n_all, ov, n_rays, n_miss in pool.map(work, tiles):
+        for rows, out, n_hit, n_all, ov, n_rays, n_miss, out_color in pool.map(work, tiles):
             cols = (c_lo, c_hi)
             fold(out, rows, cols, acc)
+            if out_color is not None:
+                fold(out_color, rows, cols, acc_color)
             fold(n_hit, rows, cols, hits)
             fold(n_all, rows, cols, sampled)
             fold(ov, rows, cols, overlap)
@@ -227,10 +267,18 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         log(f"warning: {low.name}: {n_overlap:,} texels are covered by overlapping UV "
             "triangles; each such texel takes one of them (give overlapping islands "
             "their own UV space)")
+    if acc_color is not None:  # mean of the hits, in place
+        np.divide(acc_color, hits[..., None], out=acc_color, where=coverage[..., None])
     if padding > 0 and coverage.any():
         from .padding import dilate
 
-        normals = dilate(normals, coverage, padding)
+        if acc_color is not None and w * h <= 4096 * 4096:  # one feature transform
+            both = dilate(np.concatenate([normals, acc_color], axis=2), coverage, padding)
+            normals, acc_color = both[..., :3], both[..., 3:]
+        else:
+            normals = dilate(normals, coverage, padding)
+            if acc_color is not None:
+                acc_color = dilate(acc_color, coverage, padding)
     n_miss_tex = int(misses.sum())
     if n_miss_tex:
         log(f"warning: {n_miss_tex:,} texels got no hit within the ray distance; "
@@ -243,7 +291,15 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         "threads": n_threads, "seconds": time.perf_counter() - t_start,
     }
     return BakeResult(normals=normals, coverage=coverage, misses=misses, space=space,
-                      stats=stats)
+                      stats=stats, color=acc_color)
+
+
+def _inset(bary: np.ndarray) -> None:
+    """Clamp (N, 3) barycentrics to ≥ EDGE_INSET and renormalize, in place."""
+    low = bary.min(axis=1) < EDGE_INSET
+    if low.any():
+        b = np.maximum(bary[low], EDGE_INSET)
+        bary[low] = b / b.sum(axis=1, keepdims=True)
 
 
 def _topology(mesh: Mesh) -> np.ndarray:
@@ -298,11 +354,14 @@ def _high_normals(high: Mesh) -> np.ndarray:
 
 def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
            extrusion: float, max_depth: float):
-    """Cast one ray per sample; return (3, N_hit) encoded vectors and the (N,) hit mask."""
+    """Cast one ray per sample.
+
+    Returns (3, N_hit) encoded vectors, the (N,) hit mask and the hits themselves as
+    (high-poly triangle, u, v) of Embree's barycentrics (corner weights 1−u−v, u, v).
+    """
     attrs = frame.interpolate(face, np.ascontiguousarray(bary.T).T)
     p = attrs[0:3]
-    n = attrs[3:6]
-    n_hat = unit(n)
+    n_hat = unit(attrs[3:6])
     if not frame.has_cage:
         origin = p + np.float32(extrusion) * n_hat
         direction = -n_hat
@@ -319,10 +378,71 @@ def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
     v = buv[ok, 1]
     hn = np.take(high_normals, prim[ok], axis=1)
     h = unit(hn[0:3] * (1 - u - v) + hn[3:6] * u + hn[6:9] * v)
+    hit = (prim[ok], u, v)
     if not frame.has_tangents:
-        return h, ok
+        return h, ok, hit
     sub = attrs[:, ok]
-    return world_to_tangent(h, sub[6:9], sub[3:6], sub[9]), ok
+    return world_to_tangent(h, sub[6:9], sub[3:6], sub[9]), ok, hit
+
+
+class _HighColor:
+    """The high-poly's colour at ray hits: corner colours × base-colour texture (linear).
+
+    Corner colours are packed channel-major like :class:`_LowFrame` ((12, F) float32);
+    the texture is sampled bilinearly with wrap-around at the interpolated UV, each tap
+    decoded from sRGB through a lookup table before blending (filtering in linear light).
+    """
+
+    def __init__(self, high: Mesh):
+        self.colors = None
+        if high.colors is not None:
+            self.colors = np.ascontiguousarray(
+                high.colors.astype(np.float32).transpose(1, 2, 0).reshape(12, -1))
+        self.texture = None
+        if high.base_color_texture is not None and high.uvs is not None:
+            tex = high.base_color_texture
+            self.texture = tex.reshape(-1, 4)
+            self.tex_h, self.tex_w = tex.shape[:2]
+            from .mesh import srgb_lut
+
+            self.lut = srgb_lut(tex.dtype)
+            self.alpha_scale = np.float32(1.0 / np.iinfo(tex.dtype).max)
+            self.uvs = np.ascontiguousarray(
+                high.uvs.astype(np.float32).transpose(1, 2, 0).reshape(6, -1))
+
+    def sample(self, prim: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """(4, N) float32 linear RGBA at hits (triangle ``prim``, Embree barycentrics)."""
+        w0 = 1 - u - v
+        out = np.ones((4, len(prim)), np.float32)
+        if self.colors is not None:
+            c = np.take(self.colors, prim, axis=1)
+            out = c[0:4] * w0 + c[4:8] * u + c[8:12] * v
+        if self.texture is not None:
+            t = np.take(self.uvs, prim, axis=1)
+            tu = t[0] * w0 + t[2] * u + t[4] * v
+            tv = t[1] * w0 + t[3] * u + t[5] * v
+            out *= self._bilinear(tu, tv)
+        return out
+
+    def _bilinear(self, tu: np.ndarray, tv: np.ndarray) -> np.ndarray:
+        w, h = self.tex_w, self.tex_h
+        x = tu.astype(np.float64) * w - 0.5  # texel centres at (i + 0.5) / W
+        y = (1.0 - tv.astype(np.float64)) * h - 0.5  # row 0 at the top
+        x0 = np.floor(x)
+        y0 = np.floor(y)
+        fx = (x - x0).astype(np.float32)
+        fy = (y - y0).astype(np.float32)
+        x0 = x0.astype(np.int64) % w
+        y0 = y0.astype(np.int64) % h
+        x1 = (x0 + 1) % w
+        y1 = (y0 + 1) % h
+        out = np.zeros((4, len(tu)), np.float32)
+        for yy, xx, wt in ((y0, x0, (1 - fx) * (1 - fy)), (y0, x1, fx * (1 - fy)),
+                           (y1, x0, (1 - fx) * fy), (y1, x1, fx * fy)):
+            texel = np.take(self.texture, yy * w + xx, axis=0)  # (N, 4) stored values
+            out[:3] += self.lut[texel[:, :3]].T * wt
+            out[3] += texel[:, 3] * self.alpha_scale * wt
+        return out
 
 
 class _NoBar:

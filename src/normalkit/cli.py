@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "export",
     "compare",
     "render",
+    "reduce",
 )
 
 

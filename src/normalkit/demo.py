@@ -1,9 +1,15 @@
-"""``make demo``: generate a procedural example with normalkit's own code and bake it.
+"""``make demo``: generate a procedural example with normalkit's own code, bake and reduce it.
 
-Writes into the output folder: ``high.ply`` (bumpy torus, ~262k triangles),
-``low.obj`` (plain torus with UVs and normals, 2.3k triangles), the tangent-space
-map ``normal_tangent.png`` (16-bit, OpenGL), the object-space map
-``normal_object.png`` and ``tangents.npy``.
+Writes into the output folder:
+
+* ``high.ply``: bumpy torus, ~262k triangles, with normals and vertex colours (a hue
+  around the ring, darker in the bump valleys);
+* ``low.obj``: plain torus with UVs and normals, 2.3k triangles;
+* ``normal_tangent.png`` (16-bit, OpenGL) and ``normal_object.png``: ``high.ply`` baked
+  onto ``low.obj``, and ``tangents.npy``;
+* ``torus.glb``, ``torus.obj`` + ``torus.mtl``, ``torus_normal.png``,
+  ``torus_basecolor.png`` and ``report.json``: ``normalkit reduce`` of ``high.ply`` to
+  5,000 triangles (its own decimation, UVs, normal and colour bakes).
 """
 
 from __future__ import annotations
@@ -12,6 +18,33 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .mesh import Mesh, srgb_to_linear
+
+REDUCE_FACES = 5_000
+
+
+def colored_bumpy_torus(high_faces: int = 262_144) -> Mesh:
+    """The high-poly of :func:`normalkit.examples.bumpy_torus_pair` with vertex colours.
+
+    Colour (sRGB design, stored linear as :class:`~normalkit.mesh.Mesh` requires): the
+    hue turns once around the main ring; brightness follows the bump height, darker in
+    the valleys, so a colour bake shows both the layout and the detail.
+    """
+    from .examples import bumpy_torus_pair
+
+    high, _ = bumpy_torus_pair(high_faces=high_faces, low_faces=64)
+    p = high.positions
+    theta = np.arctan2(p[:, 1], p[:, 0])
+    ring = np.stack([np.cos(theta), np.sin(theta), np.zeros_like(theta)], axis=1)
+    height = np.linalg.norm(p - ring, axis=1) - 0.35  # bump height, ±0.02
+    hue = (theta / (2 * np.pi)) % 1.0
+    rgb = 0.5 + 0.5 * np.cos(2 * np.pi * (hue[:, None] + np.array([0.0, 1 / 3, 2 / 3])))
+    rgb = 0.25 + 0.6 * rgb
+    shade = np.clip(0.75 + 12.0 * height, 0.4, 1.0)[:, None]
+    rgba = np.ones((len(p), 4), np.float32)
+    rgba[:, :3] = srgb_to_linear(np.clip(rgb * shade, 0.0, 1.0))
+    return high.replace(colors=rgba[high.faces])
 
 
 def run_demo(out: Path, size: int = 1024, log=print) -> None:
@@ -22,6 +55,7 @@ def run_demo(out: Path, size: int = 1024, log=print) -> None:
     from .examples import bumpy_torus_pair
     from .imageio import write_image
     from .mesh_io import save_obj, save_ply
+    from .reduce import reduce
     from .tangents import compute_tangents
 
     out = Path(out)
@@ -30,10 +64,11 @@ def run_demo(out: Path, size: int = 1024, log=print) -> None:
     except OSError as exc:
         raise NormalkitError(f"cannot create output folder '{out}': {exc.strerror}") from None
     t0 = time.perf_counter()
-    high, low = bumpy_torus_pair(high_faces=262_144, low_faces=2_304)
+    high = colored_bumpy_torus(high_faces=262_144)
+    _, low = bumpy_torus_pair(high_faces=64, low_faces=2_304)
     save_ply(high, out / "high.ply")
     save_obj(low, out / "low.obj")
-    print(f"generated {out / 'high.ply'} ({high.n_faces:,} triangles) and "
+    print(f"generated {out / 'high.ply'} ({high.n_faces:,} triangles, vertex colours) and "
           f"{out / 'low.obj'} ({low.n_faces:,} triangles, UVs) in "
           f"{time.perf_counter() - t0:.2f} s")
     tangents = compute_tangents(low)
@@ -45,3 +80,8 @@ def run_demo(out: Path, size: int = 1024, log=print) -> None:
         path = out / f"normal_{space}.png"
         write_image(path, encode_normals(result.normals, 16))
         print(f"{result.summary()} → {path}")
+
+    result = reduce(out / "high.ply", out, faces=REDUCE_FACES, size=size, name="torus",
+                    progress=True, log=log)
+    print(result.table())
+    print(result.summary())

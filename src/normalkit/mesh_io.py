@@ -1,6 +1,6 @@
 """Mesh files in and out: OBJ, PLY, STL, OFF, glTF/GLB through trimesh; OBJ writer.
 
-Loading keeps per-corner normals and UVs exactly as the file gives them. Polygons are
+Loading keeps per-corner normals, UVs and colours exactly as the file gives them. Polygons are
 triangulated once, on load, by trimesh's rule: a quad (0, 1, 2, 3) becomes
 (0, 1, 2) and (2, 3, 0); n-gons are fanned from their first vertex. The triangles of
 one polygon are consecutive and polygons keep their file order, so triangle i of the
@@ -16,18 +16,20 @@ from pathlib import Path
 import numpy as np
 
 from .errors import NormalkitError
-from .mesh import Mesh, _normalize
+from .mesh import Mesh, _normalize, encode_color, srgb_lut, srgb_to_linear
 
 MESH_FORMATS = (".obj", ".ply", ".stl", ".off", ".gltf", ".glb")
 
 
-def load_mesh(path: str | os.PathLike) -> Mesh:
-    """Load a triangle mesh with its per-corner normals and UVs.
+def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
+    """Load a triangle mesh with its per-corner normals, UVs and colour.
 
     Parameters
     ----------
     path : str or PathLike
         An OBJ, PLY, STL, OFF, glTF or GLB file.
+    log : callable, optional
+        Receives one-line notices (e.g. a base-colour texture that had to be dropped).
 
     Returns
     -------
@@ -36,6 +38,13 @@ def load_mesh(path: str | os.PathLike) -> Mesh:
         texture coordinates. glTF UVs come in the OBJ convention (v up; trimesh flips).
         A multi-mesh glTF scene is merged with its node transforms applied; a single
         mesh is returned in its own coordinates.
+
+        Colour: vertex (or face) colours become per-corner linear ``colors``: 8-bit
+        OBJ/PLY colours are decoded from sRGB, glTF ``COLOR_0`` is linear already. A
+        base-colour texture (OBJ ``map_Kd``, glTF ``baseColorTexture``; needs Pillow,
+        which trimesh uses to read it) becomes ``base_color_texture`` as stored (sRGB
+        uint8 RGBA). Material colour factors (``Kd``, ``baseColorFactor``) are not
+        applied. A scene whose parts use different textures keeps none (``log`` says so).
 
     Raises
     ------
@@ -60,16 +69,17 @@ def load_mesh(path: str | os.PathLike) -> Mesh:
         loaded = trimesh.load(str(path), process=False)
     except Exception as exc:  # trimesh raises many types for corrupt files
         raise NormalkitError(f"cannot read '{path}' as {suffix[1:].upper()}: {exc}") from None
+    linear = suffix in (".gltf", ".glb")  # glTF COLOR_0 is linear; OBJ/PLY colours sRGB
     if isinstance(loaded, trimesh.Scene):
-        parts = _scene_parts(loaded)
+        parts = _scene_parts(loaded, linear)
     elif isinstance(loaded, trimesh.Trimesh):
-        parts = [_corner_data(loaded, None)]
+        parts = [_corner_data(loaded, None, linear)]
     else:
         parts = []
     parts = [p for p in parts if len(p[1])]
     if not parts:
         raise NormalkitError(f"'{path}': the file holds no triangles (empty mesh)")
-    mesh = _concatenate(parts, name=path.name)
+    mesh = _concatenate(parts, name=path.name, log=log)
     if suffix == ".obj":
         mesh = _obj_file_order(mesh, path)
     return mesh.validate()
@@ -90,13 +100,12 @@ def _obj_file_order(mesh: Mesh, path: Path) -> Mesh:
     if len(sizes) * 2 != n or any(k != 4 for k in sizes):
         return mesh
     order = np.arange(n).reshape(2, -1).T.ravel()
-    return mesh.replace(
-        faces=mesh.faces[order],
-        normals=None if mesh.normals is None else mesh.normals[order],
-        uvs=None if mesh.uvs is None else mesh.uvs[order])
+    return mesh.subset(order)
 
 
 _PLY_TYPES = {"float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
+_PLY_COLOR_TYPES = {"uchar": "u1", "uint8": "u1"}
+_PLY_COLOR_NAMES = ("red", "green", "blue", "alpha")
 
 
 def _read_simple_binary_ply(path: Path) -> Mesh | None:
@@ -126,14 +135,16 @@ def _read_simple_binary_ply(path: Path) -> Mesh | None:
         if [e for e, _ in elements] != ["vertex", "face"]:
             return None
         vprops = props["vertex"]
-        if any(len(p) != 2 or p[0] not in _PLY_TYPES for p in vprops):
+        if any(len(p) != 2 or (p[0] not in _PLY_TYPES and not (
+                p[0] in _PLY_COLOR_TYPES and p[1] in _PLY_COLOR_NAMES)) for p in vprops):
             return None
         fprops = props["face"]
         if len(fprops) != 1 or fprops[0][:3] != ["list", "uchar", fprops[0][2]] or \
                 fprops[0][2] not in ("int", "int32", "uint", "uint32"):
             return None
         names = [p[1] for p in vprops]
-        vdtype = np.dtype([(n, "<" + _PLY_TYPES[p[0]]) for p, n in zip(vprops, names, strict=True)])
+        vdtype = np.dtype([(n, "<" + {**_PLY_TYPES, **_PLY_COLOR_TYPES}[p[0]])
+                           for p, n in zip(vprops, names, strict=True)])
         fdtype = np.dtype([("n", "u1"), ("v", "<i4" if "u" not in fprops[0][2] else "<u4", (3,))])
         n_v, n_f = elements[0][1], elements[1][1]
         fh.seek(end + len(b"end_header\n"))
@@ -155,13 +166,26 @@ def _read_simple_binary_ply(path: Path) -> Mesh | None:
         if {u, v} <= set(names):
             uvs = np.stack([vert[u], vert[v]], 1).astype(np.float64)[faces]
             break
+    colors = None
+    if {"red", "green", "blue"} <= set(names):
+        lut = srgb_lut(np.uint8)  # 8-bit sRGB → linear by table: no pow per vertex
+        rgba = np.empty((n_v, 4), np.float32)
+        for k, c in enumerate(("red", "green", "blue")):
+            rgba[:, k] = lut[vert[c]]
+        rgba[:, 3] = vert["alpha"] / np.float32(255) if "alpha" in names else 1.0
+        colors = rgba[faces]
     if n_f == 0:
         raise NormalkitError(f"'{path}': the file holds no triangles (empty mesh)")
-    return Mesh(positions=positions, faces=faces, normals=normals, uvs=uvs, name=path.name)
+    return Mesh(positions=positions, faces=faces, normals=normals, uvs=uvs, name=path.name,
+                colors=colors)
 
 
-def _corner_data(tm, matrix):
-    """(positions, faces, normals|None, uv|None) of one trimesh, optionally transformed."""
+def _corner_data(tm, matrix, linear: bool = False):
+    """(positions, faces, normals|None, uv|None, colors|None, texture|None) of one trimesh.
+
+    ``matrix`` (optional) is applied; ``linear`` says the file's colours are linear
+    (glTF) rather than sRGB-encoded (OBJ, PLY).
+    """
     positions = np.asarray(tm.vertices, dtype=np.float64)
     faces = np.asarray(tm.faces, dtype=np.int64).reshape(-1, 3)
     normals = None
@@ -169,6 +193,7 @@ def _corner_data(tm, matrix):
         normals = np.asarray(tm.vertex_normals, dtype=np.float64)[faces]
     uv = getattr(tm.visual, "uv", None)
     uvs = None if uv is None or len(uv) != len(positions) else np.asarray(uv, np.float64)[faces]
+    colors, texture = _visual_colors(tm, faces, linear)
     if matrix is not None and not np.allclose(matrix, np.eye(4)):
         positions = positions @ matrix[:3, :3].T + matrix[:3, 3]
         if normals is not None:
@@ -177,41 +202,82 @@ def _corner_data(tm, matrix):
             faces = faces[:, ::-1]
             normals = None if normals is None else normals[:, ::-1]
             uvs = None if uvs is None else uvs[:, ::-1]
-    return positions, faces, normals, uvs
+            colors = None if colors is None else colors[:, ::-1]
+    return positions, faces, normals, uvs, colors, texture
 
 
-def _scene_parts(scene):
+def _visual_colors(tm, faces, linear: bool):
+    """Per-corner linear RGBA colours and the sRGB base-colour texture of one trimesh."""
+    visual = tm.visual
+    kind = getattr(visual, "kind", None)
+    colors = texture = None
+    if kind in ("vertex", "face"):
+        raw = visual.vertex_colors if kind == "vertex" else visual.face_colors
+        rgba = np.asarray(raw, np.float32) / np.float32(255)
+        if not linear:
+            rgba[:, :3] = srgb_to_linear(rgba[:, :3])
+        colors = rgba[faces] if kind == "vertex" else np.repeat(rgba[:, None], 3, axis=1)
+    elif kind == "texture":
+        material = getattr(visual, "material", None)
+        image = getattr(material, "baseColorTexture", None)
+        if image is None:
+            image = getattr(material, "image", None)
+        if image is not None:
+            texture = np.ascontiguousarray(np.asarray(image.convert("RGBA"), np.uint8))
+    return colors, texture
+
+
+def _scene_parts(scene, linear: bool = False):
     nodes = scene.graph.nodes_geometry
     if len(nodes) == 1:
         _, geom_name = scene.graph[nodes[0]]
-        return [_corner_data(scene.geometry[geom_name], None)]
+        return [_corner_data(scene.geometry[geom_name], None, linear)]
     parts = []
     for node in nodes:
         matrix, geom_name = scene.graph[node]
         geom = scene.geometry[geom_name]
         if hasattr(geom, "faces"):
-            parts.append(_corner_data(geom, matrix))
+            parts.append(_corner_data(geom, matrix, linear))
     return parts
 
 
-def _concatenate(parts, name):
-    positions, faces, normals, uvs = [], [], [], []
+def _concatenate(parts, name, log=None):
+    positions, faces, normals, uvs, colors, textures = [], [], [], [], [], []
     offset = 0
-    for p, f, n, uv in parts:
+    for p, f, n, uv, c, tex in parts:
         positions.append(p)
         faces.append(f + offset)
         offset += len(p)
         normals.append(n)
         uvs.append(uv)
+        colors.append(c)
+        textures.append(tex)
     has_n = all(n is not None for n in normals)
     has_uv = all(uv is not None for uv in uvs)
     uv_all = np.concatenate(uvs) if has_uv else None  # trimesh already flips glTF v
+    color_all = None
+    if any(c is not None for c in colors):  # parts without colours are white (as in glTF)
+        color_all = np.concatenate([
+            c if c is not None else np.ones((len(f), 3, 4), np.float32)
+            for c, f in zip(colors, faces, strict=True)])
+    texture = textures[0]
+    if any(t is not None for t in textures):
+        same = all(t is not None and (t is texture or np.array_equal(t, texture))
+                   for t in textures)
+        if not (same and has_uv):
+            texture = None
+            if log is not None:
+                log(f"{name}: the parts use different base-colour textures (or some have "
+                    "none, or no UVs); the texture is not used. Merge the textures into "
+                    "one atlas to bake their colour")
     return Mesh(
         positions=np.concatenate(positions),
         faces=np.concatenate(faces),
         normals=_normalize(np.concatenate(normals)) if has_n else None,
         uvs=uv_all,
         name=name,
+        colors=color_all,
+        base_color_texture=texture,
     )
 
 
@@ -252,20 +318,26 @@ def save_ply(mesh: Mesh, path: str | os.PathLike) -> None:
 
     PLY stores one normal per vertex, so every vertex must carry one normal at all its
     corners (true for smooth meshes); otherwise the mesh is split at those corners
-    first. UVs, when present, are written as per-vertex ``s``/``t`` the same way.
+    first. UVs, when present, are written as per-vertex ``s``/``t`` the same way, and
+    colours as 8-bit sRGB ``red``/``green``/``blue``/``alpha``.
     Loads ~10× faster than OBJ, which matters for million-triangle high-polys.
     """
     from .atomic import atomic_path
 
     positions, faces = mesh.positions, mesh.faces
-    normals = uvs = None
-    if mesh.normals is not None or mesh.uvs is not None:
-        # One row per distinct (vertex, normal, uv) corner combination.
+    normals = uvs = colors = None
+    corner_rgba = None
+    if mesh.colors is not None:
+        corner_rgba = encode_color(mesh.colors.reshape(-1, 4))
+    if mesh.normals is not None or mesh.uvs is not None or corner_rgba is not None:
+        # One row per distinct (vertex, normal, uv, colour) corner combination.
         cols = [faces.reshape(-1, 1).astype(np.float64)]
         if mesh.normals is not None:
             cols.append(mesh.normals.reshape(-1, 3))
         if mesh.uvs is not None:
             cols.append(mesh.uvs.reshape(-1, 2))
+        if corner_rgba is not None:
+            cols.append(corner_rgba.astype(np.float64))
         key = np.ascontiguousarray(np.concatenate(cols, axis=1))
         _, first, inverse = np.unique(key.view(np.dtype((np.void, key.shape[1] * 8))).ravel(),
                                       return_index=True, return_inverse=True)
@@ -276,22 +348,30 @@ def save_ply(mesh: Mesh, path: str | os.PathLike) -> None:
             normals = mesh.normals.reshape(-1, 3)[first]
         if mesh.uvs is not None:
             uvs = mesh.uvs.reshape(-1, 2)[first]
+        if corner_rgba is not None:
+            colors = corner_rgba[first]
     fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
     if normals is not None:
         fields += [("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4")]
     if uvs is not None:
         fields += [("s", "<f4"), ("t", "<f4")]
+    if colors is not None:
+        fields += [(c, "u1") for c in _PLY_COLOR_NAMES]
     vert = np.empty(len(positions), dtype=fields)
     vert["x"], vert["y"], vert["z"] = positions.T
     if normals is not None:
         vert["nx"], vert["ny"], vert["nz"] = normals.T
     if uvs is not None:
         vert["s"], vert["t"] = uvs.T
+    if colors is not None:
+        for k, c in enumerate(_PLY_COLOR_NAMES):
+            vert[c] = colors[:, k]
     face = np.empty(len(faces), dtype=[("n", "u1"), ("v", "<i4", (3,))])
     face["n"] = 3
     face["v"] = faces
     header = ["ply", "format binary_little_endian 1.0", f"element vertex {len(vert)}"]
-    header += [f"property float {name}" for name, _ in fields]
+    header += [f"property {'uchar' if kind == 'u1' else 'float'} {name}"
+               for name, kind in fields]
     header += [f"element face {len(face)}", "property list uchar int vertex_indices",
                "end_header", ""]
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
