@@ -606,6 +606,9 @@ def main(argv=None) -> int:
     p.add_argument("--quiet-wait", type=float, default=0, metavar="S",
                    help="before each timed run, wait up to S seconds for other processes to "
                         "use < 0.25 cores (shared machines; default 0 = don't wait)")
+    p.add_argument("--low-format", choices=("ply", "obj"), default="ply",
+                   help="file format of the low-poly (default ply: both tools read binary "
+                        "PLY without a text parser; obj makes normalkit import trimesh)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
 
@@ -635,9 +638,9 @@ def main(argv=None) -> int:
     try:
         t0 = time.perf_counter()
         high, low = bumpy_torus_pair(high_faces=args.high_faces, low_faces=args.low_faces)
-        high_path, low_path = work / "high.ply", work / "low.obj"
+        high_path, low_path = work / "high.ply", work / f"low.{args.low_format}"
         save_ply(high, high_path)
-        save_obj(low, low_path)
+        (save_ply if args.low_format == "ply" else save_obj)(low, low_path)
         print(f"meshes: high {high.n_faces:,} triangles → {high_path.name} "
               f"({high_path.stat().st_size / 1e6:.1f} MB), low {low.n_faces:,} triangles → "
               f"{low_path.name}; generated and written in {time.perf_counter() - t0:.1f} s")

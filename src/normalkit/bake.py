@@ -317,12 +317,12 @@ def _topology(mesh: Mesh) -> np.ndarray:
 
 
 class _LowFrame:
-    """Per-corner low-poly data, packed once channel-major for fast per-sample gathers.
+    """Per-corner low-poly data, packed once for one gather per sample.
 
     Channels: position (3), normal (3), then tangent xyz + sign (4) in tangent space,
-    then cage position (3) with a cage. ``attrs`` is (3·K, F) float32: K rows for
-    corner 0, then corner 1, then corner 2, so one ``np.take`` fetches everything and
-    all later math runs on contiguous (3, N) component arrays.
+    then cage position (3) with a cage. ``attrs`` is (F, 3, K) float32, so a sample
+    fetches one contiguous row (faces of a tile are few and cache-hot); the
+    interpolation then returns channel-major (K, N) rows for the contiguous per-ray math.
     """
 
     def __init__(self, low: Mesh, tangents, cage: Mesh | None):
@@ -333,23 +333,22 @@ class _LowFrame:
         self.has_cage = cage is not None
         if cage is not None:
             parts.append(cage.corner_positions())
-        packed = np.concatenate(parts, axis=2).astype(np.float32)  # (F, 3, K)
-        self.k = packed.shape[2]
-        self.attrs = np.ascontiguousarray(packed.transpose(1, 2, 0).reshape(3 * self.k, -1))
+        self.attrs = np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
+        self.k = self.attrs.shape[2]
 
     def interpolate(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
         """(K, N) barycentric interpolation of every channel."""
-        c = np.take(self.attrs, face, axis=1)
-        k = self.k
-        out = c[:k] * bary[:, 0]
-        out += c[k:2 * k] * bary[:, 1]
-        out += c[2 * k:] * bary[:, 2]
-        return out
+        return _interpolate(self.attrs, face, bary)
+
+
+def _interpolate(corners: np.ndarray, face: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ_k weights[:, k]·corners[face, k] as channel-major (K, N); corners is (F, 3, K)."""
+    return np.einsum("nkc,nk->cn", np.take(corners, face, axis=0), weights)
 
 
 def _high_normals(high: Mesh) -> np.ndarray:
-    """(9, F) float32 channel-major corner normals of the high-poly."""
-    return np.ascontiguousarray(high.normals.astype(np.float32).transpose(1, 2, 0).reshape(9, -1))
+    """(F, 3, 3) float32 corner normals of the high-poly (one row per hit triangle)."""
+    return np.ascontiguousarray(high.normals, dtype=np.float32)
 
 
 def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
@@ -359,7 +358,7 @@ def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
     Returns (3, N_hit) encoded vectors, the (N,) hit mask and the hits themselves as
     (high-poly triangle, u, v) of Embree's barycentrics (corner weights 1−u−v, u, v).
     """
-    attrs = frame.interpolate(face, np.ascontiguousarray(bary.T).T)
+    attrs = frame.interpolate(face, bary)
     p = attrs[0:3]
     n_hat = unit(attrs[3:6])
     if not frame.has_cage:
@@ -374,14 +373,17 @@ def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
         tfar = (length + max_depth).astype(np.float32)
     prim, buv, _ = caster.intersect(origin.T, direction.T, tfar)
     ok = prim >= 0
-    u = buv[ok, 0]
-    v = buv[ok, 1]
-    hn = np.take(high_normals, prim[ok], axis=1)
-    h = unit(hn[0:3] * (1 - u - v) + hn[3:6] * u + hn[6:9] * v)
-    hit = (prim[ok], u, v)
+    all_hit = bool(ok.all())
+    if not all_hit:
+        prim, buv = prim[ok], buv[ok]
+    u = buv[:, 0]
+    v = buv[:, 1]
+    weights = np.stack([1 - u - v, u, v], axis=1)
+    h = unit(_interpolate(high_normals, prim, weights))
+    hit = (prim, u, v)
     if not frame.has_tangents:
         return h, ok, hit
-    sub = attrs[:, ok]
+    sub = attrs if all_hit else attrs[:, ok]
     return world_to_tangent(h, sub[6:9], sub[3:6], sub[9]), ok, hit
 
 
