@@ -9,7 +9,10 @@ Writes into the output folder:
   onto ``low.obj``, and ``tangents.npy``;
 * ``torus.glb``, ``torus.obj`` + ``torus.mtl``, ``torus_normal.png``,
   ``torus_basecolor.png`` and ``report.json``: ``normalkit reduce`` of ``high.ply`` to
-  5,000 triangles (its own decimation, UVs, normal and colour bakes).
+  5,000 triangles (its own decimation, UVs, normal and colour bakes);
+* ``sheet_00.png`` … ``sheet_03.png``, ``metrics.json`` and ``report.html``:
+  ``normalkit compare`` of ``high.ply`` against ``low.obj`` with and without
+  ``normal_tangent.png``.
 """
 
 from __future__ import annotations
@@ -85,3 +88,7 @@ def run_demo(out: Path, size: int = 1024, log=print) -> None:
                     progress=True, log=log)
     print(result.table())
     print(result.summary())
+
+    from .compare import compare_demo
+
+    compare_demo(out, out / "high.ply", out / "low.obj", out / "normal_tangent.png", log=log)
