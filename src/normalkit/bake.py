@@ -34,6 +34,7 @@ import numpy as np
 from .errors import NormalkitError
 from .mesh import Mesh
 from .normals import ensure_normals
+from .progress import progress_bar
 from .raster import SAMPLE_COUNTS, fold, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster, default_threads
 from .tspace import dot, unit, world_to_tangent
@@ -240,7 +241,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         return (rows, out, n_hit, n_all, ov.reshape(shape), len(ok), int((~ok).sum()),
                 out_color)
 
-    bar = _progress(len(tiles), progress)
+    bar = progress_bar(len(tiles), progress, "baking", "tile")
     with ThreadPoolExecutor(n_threads) as pool:
         for rows, out, n_hit, n_all, ov, n_rays, n_miss, out_color in pool.map(work, tiles):
             cols = (c_lo, c_hi)
@@ -448,17 +449,3 @@ class _HighColor:
         return out
 
 
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="baking", unit="tile", leave=False, dynamic_ncols=True)

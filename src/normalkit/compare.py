@@ -51,6 +51,7 @@ import numpy as np
 
 from .errors import NormalkitError
 from .mesh import Mesh
+from .progress import progress_bar
 
 __all__ = ["compare", "compare_demo", "summary", "view_elevations", "METRICS_KEYS"]
 
@@ -169,7 +170,7 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
                  Renderer(low_mesh, normal_map=normals_map, space=space, directx=False,
                           threads=threads, log=log))
 
-    bar = _progress(3 * len(cameras), progress)
+    bar = progress_bar(3 * len(cameras), progress, "rendering", "image")
     t_render = 0.0
     per_view, pooled = [], {"err_low": [], "err_map": [], "sq_low": [], "sq_map": [],
                             "ssim_low": [], "ssim_map": []}
@@ -540,17 +541,3 @@ def _publish(tmp: Path, outdir: Path) -> None:
         os.replace(f, outdir / f.name)
 
 
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="rendering", unit="image", leave=False, dynamic_ncols=True)

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from .errors import NormalkitError
+from .progress import progress_bar
 
 __all__ = ["SOLVERS", "IntegrationInfo", "check_intrinsics", "integrate_normals"]
 
@@ -527,7 +528,7 @@ def _bilateral(grid: _Grid, z, energy0, k, max_iter, tol, cg_tol, progress):
     energy_old = energy0
     cg_total = 0
     converged = False
-    bar = _progress(max_iter, progress)
+    bar = progress_bar(max_iter, progress, "bilateral IRLS", "it")
     it = 1
     try:
         while True:
@@ -535,9 +536,8 @@ def _bilateral(grid: _Grid, z, energy0, k, max_iter, tol, cg_tol, progress):
             w = expit(k * (bwd * bwd - fwd * fwd))
             energy = grid.energy(z, w, (fwd, bwd))
             rel = abs(energy - energy_old) / energy_old if energy_old > 0 else 0.0
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"energy {energy:.4g}, change {rel:.1e}")
+            bar.update(1)
+            bar.set_postfix_str(f"energy {energy:.4g}, change {rel:.1e}")
             if rel < tol:
                 converged = True
                 break
@@ -550,14 +550,5 @@ def _bilateral(grid: _Grid, z, energy0, k, max_iter, tol, cg_tol, progress):
             cg_total += _pcg_jacobi(L, rhs, z, cg_tol, _CG_MAXITER)
             it += 1
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return z, it, cg_total, converged, energy
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="bilateral IRLS", unit="it", leave=False, dynamic_ncols=True)

@@ -64,6 +64,7 @@ import numpy as np
 from .camera import Camera, _sample_offsets, eye_inside
 from .errors import NormalkitError
 from .mesh import Mesh
+from .progress import progress_bar
 from .tspace import dot, tangent_to_world, unit
 
 __all__ = [
@@ -566,7 +567,7 @@ class Renderer:
         if shade and samples > 1:
             jobs += [(sample_tile, r) for r in _tiles(h, w, len(offsets))]
         t0 = time.perf_counter()
-        bar = _progress(len(jobs), progress)
+        bar = progress_bar(len(jobs), progress, "rendering", "tile")
         n_rays = 0
         with ThreadPoolExecutor(self.threads) as pool:
             for n in pool.map(lambda job: job[0](job[1]), jobs):
@@ -657,22 +658,6 @@ class Renderer:
 def _tiles(h: int, w: int, samples: int) -> list[tuple[int, int]]:
     rows = max(1, TILE_RAYS // max(1, w * samples))
     return [(r, min(r + rows, h)) for r in range(0, h, rows)]
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return _NoBar()
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="rendering", unit="tile", leave=False, dynamic_ncols=True)
 
 
 def render(mesh, camera: Camera, *, normal_map=None, space: str = "tangent",
