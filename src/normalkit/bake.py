@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import NormalkitError
-from .mesh import Mesh
+from .mesh import Mesh, interpolate_corners
 from .normals import ensure_normals
 from .progress import progress_bar
 from .raster import SAMPLE_COUNTS, fold, rasterize_tile, sample_offsets, uv_layout
@@ -336,16 +336,10 @@ class _LowFrame:
         if cage is not None:
             parts.append(cage.corner_positions())
         self.attrs = np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
-        self.k = self.attrs.shape[2]
 
     def interpolate(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
         """(K, N) barycentric interpolation of every channel."""
-        return _interpolate(self.attrs, face, bary)
-
-
-def _interpolate(corners: np.ndarray, face: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ_k weights[:, k]·corners[face, k] as channel-major (K, N); corners is (F, 3, K)."""
-    return np.einsum("nkc,nk->cn", np.take(corners, face, axis=0), weights)
+        return interpolate_corners(self.attrs, face, bary)
 
 
 def _high_normals(high: Mesh) -> np.ndarray:
@@ -381,7 +375,7 @@ def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
     u = buv[:, 0]
     v = buv[:, 1]
     weights = np.stack([1 - u - v, u, v], axis=1)
-    h = unit(_interpolate(high_normals, prim, weights))
+    h = unit(interpolate_corners(high_normals, prim, weights))
     hit = (prim, u, v)
     if not frame.has_tangents:
         return h, ok, hit

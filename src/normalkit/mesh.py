@@ -199,3 +199,20 @@ def encode_color(color: np.ndarray) -> np.ndarray:
     out[..., :3] = _ENCODE_LUT[idx]
     out[..., 3:] = np.round(np.clip(color[..., 3:], 0, 1) * 255)
     return out
+
+
+def interpolate_corners(corners: np.ndarray, face: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Barycentric interpolation of packed per-corner data at N surface points.
+
+    Parameters
+    ----------
+    corners : (F, 3, K) float32, C-contiguous per-corner channels (one gather per point).
+    face : (N,) int triangle of each point.
+    weights : (N, 3) corner weights (barycentrics).
+
+    Returns
+    -------
+    (K, N) float32, channel-major, so the per-point math that follows runs on contiguous
+    rows. This is the one interpolation the baker, the renderer and map conversion share.
+    """
+    return np.einsum("nkc,nk->cn", np.take(corners, face, axis=0), weights)

@@ -63,7 +63,7 @@ import numpy as np
 
 from .camera import Camera, _sample_offsets, eye_inside
 from .errors import NormalkitError
-from .mesh import Mesh
+from .mesh import Mesh, interpolate_corners
 from .progress import progress_bar
 from .tspace import dot, tangent_to_world, unit
 
@@ -274,7 +274,7 @@ class _Texture:
 
 
 class _Corners:
-    """Per-corner attributes packed row-major (F, 3·K) float32 for one gather per hit.
+    """Per-corner attributes packed (F, 3, K) float32 for one gather per hit.
 
     ``parts`` maps a name to (F, 3, k) data; :meth:`interpolate` returns a dict of
     channel-major (k, N) arrays (views into one contiguous (K, N) block), so the shading
@@ -290,19 +290,15 @@ class _Corners:
             self.slices[name] = slice(k0, k0 + k)
             k0 += k
             arrays.append(np.asarray(a, np.float32))
-        self.k = k0
         f = arrays[0].shape[0] if arrays else 0
         self.table = np.ascontiguousarray(
-            np.concatenate(arrays, axis=2).reshape(f, 3 * k0)) if arrays else None
+            np.concatenate(arrays, axis=2).reshape(f, 3, k0)) if arrays else None
 
     def interpolate(self, face: np.ndarray, b1: np.ndarray, b2: np.ndarray) -> dict:
         if self.table is None:
             return {}
-        c = np.take(self.table, face, axis=0).reshape(-1, 3, self.k)
-        out = c[:, 0] * (np.float32(1.0) - b1 - b2)[:, None]
-        out += c[:, 1] * b1[:, None]
-        out += c[:, 2] * b2[:, None]
-        out = np.ascontiguousarray(out.T)
+        weights = np.stack([np.float32(1.0) - b1 - b2, b1, b2], axis=1)
+        out = interpolate_corners(self.table, face, weights)
         return {name: out[sl] for name, sl in self.slices.items()}
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import NormalkitError
-from .mesh import Mesh
+from .mesh import Mesh, interpolate_corners
 from .raster import rasterize_tile, sample_offsets, uv_layout
 from .tspace import tangent_to_world, world_to_tangent
 from .validate import check_normals
@@ -105,7 +105,7 @@ def object_to_tangent(image, mesh: Mesh, *, tangents=None, fill=None,
 
 
 def _corner_frames(mesh: Mesh, tangents) -> np.ndarray:
-    """(21, F) float32 channel-major corner data: normal xyz, tangent xyz, sign, × 3 corners."""
+    """(F, 3, 7) float32 corner data: normal xyz, tangent xyz, sign (as the baker packs it)."""
     if not isinstance(mesh, Mesh):
         raise NormalkitError(f"mesh must be a normalkit Mesh (load_mesh), got "
                              f"{type(mesh).__name__}")
@@ -125,8 +125,7 @@ def _corner_frames(mesh: Mesh, tangents) -> np.ndarray:
         raise NormalkitError(f"tangents must have shape ({mesh.n_faces * 3}, 4) for "
                              f"{mesh.name}'s {mesh.n_faces} faces, got {tangents.shape}")
     packed = np.concatenate([mesh.normals, tangents.reshape(-1, 3, 4)], axis=2)
-    packed = packed.astype(np.float32)  # (F, 3, 7), as the baker interpolates
-    return np.ascontiguousarray(packed.transpose(1, 2, 0).reshape(21, -1))
+    return np.ascontiguousarray(packed, dtype=np.float32)
 
 
 def _check_fill(fill) -> np.ndarray | None:
@@ -159,12 +158,7 @@ def _convert(image, mesh, tangents, fill, log, *, to_object: bool):
         rows = (r0, min(r0 + tile_rows, r_hi))
         ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
         texel = (ts.texel // span + r0) * width + ts.texel % span + c_lo
-        c = np.take(attrs, ts.face, axis=1)
-        bary = ts.bary
-        frame = c[:7] * bary[:, 0]
-        frame += c[7:14] * bary[:, 1]
-        frame += c[14:] * bary[:, 2]
-        del c
+        frame = interpolate_corners(attrs, ts.face, ts.bary)
         n, t, sign = frame[0:3], frame[3:6], frame[6]
         vec = np.ascontiguousarray(flat_src[texel].T)
         if to_object:
