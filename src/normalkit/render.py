@@ -290,9 +290,7 @@ class _Corners:
             self.slices[name] = slice(k0, k0 + k)
             k0 += k
             arrays.append(np.asarray(a, np.float32))
-        f = arrays[0].shape[0] if arrays else 0
-        self.table = np.ascontiguousarray(
-            np.concatenate(arrays, axis=2).reshape(f, 3, k0)) if arrays else None
+        self.table = np.ascontiguousarray(np.concatenate(arrays, axis=2)) if arrays else None
 
     def interpolate(self, face: np.ndarray, b1: np.ndarray, b2: np.ndarray) -> dict:
         if self.table is None:
