@@ -407,20 +407,53 @@ def _size(size) -> tuple[int, int]:
     return int(w), int(h)
 
 
+def run_blender(script: str, params: dict, tmp: Path, timeout: float) -> dict:
+    """Run ``script`` (which imports bpy) in a child Python with ``params`` as JSON.
+
+    The child runs in ``tmp`` with ``params.json`` as its argument and must write
+    ``result.json`` there; that dict is returned. A failed child raises RuntimeError
+    with the tail of its output.
+    """
+    pfile = Path(tmp) / "params.json"
+    pfile.write_text(json.dumps(params))
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    proc = subprocess.run([sys.executable, "-c", script, str(pfile)], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=tmp)
+    res_file = Path(tmp) / "result.json"
+    if proc.returncode != 0 or not res_file.is_file():
+        tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-30:])
+        raise RuntimeError(f"Blender subprocess failed (exit {proc.returncode}):\n{tail}")
+    return json.loads(res_file.read_text())
+
+
+def write_spot_pair(tmp: Path, spot: Path, high_name: str = "high.ply") -> tuple[Path, Path]:
+    """Low: spot with smooth normals (OBJ). High: spot subdivided twice and bumped along
+    its normals, with smooth normals (PLY or OBJ by ``high_name``). Returns both paths."""
+    import trimesh
+
+    from normalkit.mesh import Mesh
+    from normalkit.mesh_io import load_mesh, save_obj, save_ply
+    from normalkit.normals import ensure_normals, smooth_normals
+
+    low = ensure_normals(load_mesh(spot))
+    save_obj(low, tmp / "low.obj")
+    v, f = trimesh.remesh.subdivide(low.positions, low.faces)
+    v, f = trimesh.remesh.subdivide(v, f)
+    sub = Mesh(positions=v, faces=f, name="high")
+    vn = np.zeros_like(v)
+    vn[f.reshape(-1)] = smooth_normals(sub).reshape(-1, 3)  # welded: equal at seam copies
+    bump = 0.012 * np.sin(40 * v[:, 0]) * np.sin(40 * v[:, 1]) * np.sin(40 * v[:, 2])
+    high = Mesh(positions=v + bump[:, None] * vn, faces=f, name="high")
+    high = high.replace(normals=smooth_normals(high))
+    (save_ply if high_name.endswith(".ply") else save_obj)(high, tmp / high_name)
+    return tmp / high_name, tmp / "low.obj"
+
+
 def _run_child(params: dict, timeout: float) -> dict:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nk_blender_") as tmp:
-        pfile = Path(tmp) / "params.json"
-        pfile.write_text(json.dumps(params))
-        env = dict(os.environ)
-        env.setdefault("PYTHONHASHSEED", "0")
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(pfile)], capture_output=True,
-                              text=True, timeout=timeout, env=env, cwd=tmp)
-        res_file = Path(tmp) / "result.json"
-        if proc.returncode != 0 or not res_file.is_file():
-            tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-30:])
-            raise RuntimeError(f"Blender subprocess failed (exit {proc.returncode}):\n{tail}")
-        res = json.loads(res_file.read_text())
+        res = run_blender(_CHILD, params, Path(tmp), timeout)
         pixels = np.load(Path(tmp) / "pixels.npy")
     normals, mask = decode_blender_normals(pixels)
     return {"normals": normals, "mask": mask, "bake_seconds": float(res["bake_seconds"]),

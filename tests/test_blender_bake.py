@@ -61,9 +61,8 @@ from normalkit.bake import bake  # noqa: E402
 from normalkit.encode import encode_normals  # noqa: E402
 from normalkit.examples import bumpy_torus_pair  # noqa: E402
 from normalkit.imageio import write_image  # noqa: E402
-from normalkit.mesh import Mesh  # noqa: E402
 from normalkit.mesh_io import load_mesh, save_obj, save_ply  # noqa: E402
-from normalkit.normals import ensure_normals, smooth_normals  # noqa: E402
+from normalkit.normals import ensure_normals  # noqa: E402
 from normalkit.tangents import compute_tangents  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -97,21 +96,9 @@ def _write_torus(tmp: Path) -> tuple[Path, Path]:
 
 def _write_spot(tmp: Path) -> tuple[Path, Path]:
     """Low: spot with smooth normals. High: spot subdivided twice, bumped along its normals."""
-    import trimesh
-
     if not SPOT.is_file():
         pytest.skip(f"shared asset {SPOT} not found")
-    low = ensure_normals(load_mesh(SPOT))
-    save_obj(low, tmp / "low.obj")
-    v, f = trimesh.remesh.subdivide(low.positions, low.faces)
-    v, f = trimesh.remesh.subdivide(v, f)
-    sub = Mesh(positions=v, faces=f, name="high")
-    vn = np.zeros_like(v)
-    vn[f.reshape(-1)] = smooth_normals(sub).reshape(-1, 3)  # welded: equal at seam copies
-    bump = 0.012 * np.sin(40 * v[:, 0]) * np.sin(40 * v[:, 1]) * np.sin(40 * v[:, 2])
-    high = Mesh(positions=v + bump[:, None] * vn, faces=f, name="high")
-    save_ply(high.replace(normals=smooth_normals(high)), tmp / "high.ply")
-    return tmp / "high.ply", tmp / "low.obj"
+    return br.write_spot_pair(tmp, SPOT, "high.ply")
 
 
 def _blender_face_map(uvs: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -25,8 +25,7 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
 
 import blender_ref as br  # noqa: E402
 from normalkit.mesh import Mesh  # noqa: E402
-from normalkit.mesh_io import load_mesh, save_obj  # noqa: E402
-from normalkit.normals import ensure_normals, smooth_normals  # noqa: E402
+from normalkit.mesh_io import save_obj  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -73,21 +72,10 @@ def _concat(*meshes):
 @pytest.fixture(scope="module")
 def spot_pair(tmp_path_factory):
     """Low: spot with smooth normals. High: spot subdivided twice, bumped along its normals."""
-    import trimesh
-
     if not SPOT.is_file():
         pytest.skip(f"shared asset {SPOT} not found")
     tmp = tmp_path_factory.mktemp("spot_pair")
-    low = ensure_normals(load_mesh(SPOT))
-    save_obj(low, tmp / "low.obj")
-    v, f = trimesh.remesh.subdivide(low.positions, low.faces)
-    v, f = trimesh.remesh.subdivide(v, f)
-    sub = Mesh(positions=v, faces=f, name="high")
-    vn = np.zeros_like(v)
-    vn[f.reshape(-1)] = smooth_normals(sub).reshape(-1, 3)  # welded: equal at seam copies
-    bump = 0.012 * np.sin(40 * v[:, 0]) * np.sin(40 * v[:, 1]) * np.sin(40 * v[:, 2])
-    high = Mesh(positions=v + bump[:, None] * vn, faces=f, name="high")
-    save_obj(high.replace(normals=smooth_normals(high)), tmp / "high.obj")
+    br.write_spot_pair(tmp, SPOT, "high.obj")
     return tmp
 
 

@@ -29,10 +29,6 @@ tests/blender_ref.py. :func:`blender_render` is also used by benchmarks/bench_re
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -224,17 +220,11 @@ def blender_render(mesh_path, camera, *, map_path=None, space: str = "TANGENT",
                   "map": str(Path(map_path).resolve()) if map_path else None,
                   "space": space.upper(), "snorm": snorm,
                   "suns": [[list(map(float, d)), float(s)] for d, s in suns], "out": str(out)}
-        pfile = Path(tmp) / "params.json"
-        pfile.write_text(json.dumps(params))
-        env = dict(os.environ)
-        env.setdefault("PYTHONHASHSEED", "0")
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(pfile)], capture_output=True,
-                              text=True, timeout=timeout, env=env, cwd=tmp)
-        res_file = Path(tmp) / "result.json"
-        if proc.returncode != 0 or not res_file.is_file() or not out.is_file():
-            tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-30:])
-            raise RuntimeError(f"Blender subprocess failed (exit {proc.returncode}):\n{tail}")
-        info = json.loads(res_file.read_text())
+        import blender_ref as br
+
+        info = br.run_blender(_CHILD, params, Path(tmp), timeout)
+        if not out.is_file():
+            raise RuntimeError("Blender wrote no render")
         ch = _read_multilayer(out)
     layer = next(k.split(".")[0] for k in ch if k.endswith("Normal.X"))
 
