@@ -10,7 +10,9 @@ from .common import log, padding_arg
 
 
 def _output_bits(path: Path, bits: int | None) -> int:
-    from ..imageio import IMAGE_FORMATS
+    """The map's bit depth: ``bits``, or the extension's natural one (16 for PNG, 32 for
+    EXR/TIFF); imageio.bits_to_extension checks that the extension can hold it."""
+    from ..imageio import IMAGE_FORMATS, bits_to_extension
 
     suffix = path.suffix.lower()
     if suffix not in IMAGE_FORMATS:
@@ -18,11 +20,8 @@ def _output_bits(path: Path, bits: int | None) -> int:
             f"'{path}': unknown image format '{suffix}' (use .png for 8/16-bit, "
             ".exr or .tif for 32-bit float)")
     if bits is None:
-        return 16 if suffix == ".png" else 32
-    if suffix == ".png" and bits == 32:
-        raise NormalkitError("32-bit float maps need an .exr or .tif output, not .png")
-    if suffix == ".exr" and bits != 32:
-        raise NormalkitError(f"EXR holds float maps; use --bits 32 or a .png for {bits}-bit")
+        bits = 16 if suffix == ".png" else 32
+    bits_to_extension(bits, path)
     return bits
 
 
