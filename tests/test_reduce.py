@@ -11,8 +11,8 @@ import pytest
 from conftest import grid_plane
 from normalkit.bake import bake
 from normalkit.cli import main
-from normalkit.demo import colored_bumpy_torus
 from normalkit.errors import NormalkitError
+from normalkit.examples import colored_bumpy_torus
 from normalkit.imageio import read_image, write_image
 from normalkit.mesh import Mesh, encode_color, linear_to_srgb, srgb_to_linear
 from normalkit.mesh_io import load_mesh, save_ply

@@ -22,32 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mesh import Mesh, srgb_to_linear
-
 REDUCE_FACES = 5_000
-
-
-def colored_bumpy_torus(high_faces: int = 262_144) -> Mesh:
-    """The high-poly of :func:`normalkit.examples.bumpy_torus_pair` with vertex colours.
-
-    Colour (sRGB design, stored linear as :class:`~normalkit.mesh.Mesh` requires): the
-    hue turns once around the main ring; brightness follows the bump height, darker in
-    the valleys, so a colour bake shows both the layout and the detail.
-    """
-    from .examples import bumpy_torus_pair
-
-    high, _ = bumpy_torus_pair(high_faces=high_faces, low_faces=64)
-    p = high.positions
-    theta = np.arctan2(p[:, 1], p[:, 0])
-    ring = np.stack([np.cos(theta), np.sin(theta), np.zeros_like(theta)], axis=1)
-    height = np.linalg.norm(p - ring, axis=1) - 0.35  # bump height, ±0.02
-    hue = (theta / (2 * np.pi)) % 1.0
-    rgb = 0.5 + 0.5 * np.cos(2 * np.pi * (hue[:, None] + np.array([0.0, 1 / 3, 2 / 3])))
-    rgb = 0.25 + 0.6 * rgb
-    shade = np.clip(0.75 + 12.0 * height, 0.4, 1.0)[:, None]
-    rgba = np.ones((len(p), 4), np.float32)
-    rgba[:, :3] = srgb_to_linear(np.clip(rgb * shade, 0.0, 1.0))
-    return high.replace(colors=rgba[high.faces])
 
 
 def run_demo(out: Path, size: int = 1024, log=print) -> None:
@@ -55,7 +30,7 @@ def run_demo(out: Path, size: int = 1024, log=print) -> None:
     from .bake import bake
     from .encode import encode_normals
     from .errors import NormalkitError
-    from .examples import bumpy_torus_pair
+    from .examples import bumpy_torus_pair, colored_bumpy_torus
     from .imageio import write_image
     from .mesh_io import save_obj, save_ply
     from .reduce import reduce
