@@ -466,11 +466,8 @@ def _shading_cost(shading_cost, low: Mesh, camera, normals: np.ndarray, space: s
     convert = tangent_to_object if space == "tangent" else object_to_tangent
     converted, _ = convert(normals, low)
     maps = {space: normals, other: converted}
-    # Interleave the two timings (t, o, t, o, …) and keep the best of each, so a burst of
-    # load on a shared machine cannot land on one of them only.
-    runs = [shading_cost(low, camera, maps["tangent"], maps["object"], repeat=1)
-            for _ in range(_COST_REPEAT)]
-    c = {k: min(r[k] for r in runs) for k in runs[0]}
+    # One renderer and one tangent set-up; shading_cost interleaves the timings itself.
+    c = shading_cost(low, camera, maps["tangent"], maps["object"], repeat=_COST_REPEAT)
     return {"tangent": float(c["tangent"]), "object": float(c["object"]),
             "ratio": float(c["tangent"] / c["object"]) if c["object"] > 0 else None,
             "tangent_decode": float(c["tangent_decode"]),

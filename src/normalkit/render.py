@@ -720,8 +720,9 @@ def shading_cost(mesh, camera: Camera, tangent_map, object_map, *, lights=None,
                  material: Material | None = None, repeat: int = 3) -> dict:
     """Per-pixel cost of shading with a tangent-space map versus an object-space map.
 
-    The view's pixel-centre rays are traced once; then, for each map, the shading of every
-    covered pixel is timed on one thread (best of ``repeat``), from the hit (triangle and
+    The view's pixel-centre rays are traced once; then the shading of every covered pixel
+    is timed on one thread for each map in turn, ``repeat`` times interleaved, keeping
+    each map's best, from the hit (triangle and
     barycentrics) to linear RGB: corner-attribute interpolation, bilinear map lookup,
     normal decode (MikkTSpace frame for the tangent map, none for the object map) and the
     lighting, which is the same for both.
@@ -759,16 +760,18 @@ def shading_cost(mesh, camera: Camera, tangent_map, object_map, *, lights=None,
     cases = {"tangent": (r.normal_map, "tangent", tangent_corners),
              "object": (obj, "object", r._pack("object"))}
     out = {"pixels": n, "tangent_setup_seconds": setup}
-    for name, (tex, space, corners) in cases.items():
-        best_decode = best_full = math.inf
-        for _ in range(max(1, repeat)):
+    best = {name: [math.inf, math.inf] for name in cases}  # [decode, full]
+    # Interleave the cases (t, o, t, o, …) and keep each one's best, so a burst of load on
+    # a shared machine cannot land on one of them only.
+    for _ in range(max(1, repeat)):
+        for name, (tex, space, corners) in cases.items():
             t0 = time.perf_counter()
             fr = r._normals(hits, tex, space, corners)
             t1 = time.perf_counter()
             r._radiance(fr, lights, material)
             t2 = time.perf_counter()
-            best_decode = min(best_decode, t1 - t0)
-            best_full = min(best_full, t2 - t0)
-        out[name] = best_full / n * 1e9
-        out[f"{name}_decode"] = best_decode / n * 1e9
+            best[name] = [min(best[name][0], t1 - t0), min(best[name][1], t2 - t0)]
+    for name, (decode, full) in best.items():
+        out[name] = full / n * 1e9
+        out[f"{name}_decode"] = decode / n * 1e9
     return out
