@@ -83,7 +83,8 @@ def encode_normals(normals: np.ndarray, bits: int, *, directx: bool = False) -> 
     return out.astype(_DTYPE[bits])
 
 
-def decode_normals(image: np.ndarray, *, directx: bool = False) -> np.ndarray:
+def decode_normals(image: np.ndarray, *, directx: bool = False,
+                   normalize: bool = True) -> np.ndarray:
     """Decode normal-map texels back to unit vectors.
 
     Parameters
@@ -94,12 +95,14 @@ def decode_normals(image: np.ndarray, *, directx: bool = False) -> np.ndarray:
         float16/32/64 are taken as n itself.
     directx : bool, optional
         The map has a DirectX (flipped) green channel; flip it back.
+    normalize : bool, optional
+        False returns the stored vectors as they are (for validation of their length).
 
     Returns
     -------
     numpy.ndarray
-        float32, shape ``image.shape[:-1] + (3,)``, unit length; zero vectors
-        stay zero.
+        float32, shape ``image.shape[:-1] + (3,)``, unit length (with ``normalize``);
+        zero vectors stay zero.
 
     Raises
     ------
@@ -127,6 +130,8 @@ def decode_normals(image: np.ndarray, *, directx: bool = False) -> np.ndarray:
         )
     if directx:
         np.negative(n[..., 1], out=n[..., 1])
+    if not normalize:
+        return n
     length = np.sqrt(np.einsum("...i,...i->...", n, n))[..., None]
     np.divide(n, length, out=n, where=length > 0)
     return n

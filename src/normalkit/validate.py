@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .encode import decode_normals
 from .errors import NormalkitError
 
 __all__ = [
@@ -156,15 +157,7 @@ def unpack_texels(image) -> np.ndarray:
     a = np.asarray(image)
     if a.ndim != 3 or a.shape[2] not in (3, 4):
         raise NormalkitError(f"a normal map must have 3 or 4 channels, got shape {a.shape}")
-    rgb = a[:, :, :3]
-    if a.dtype in (np.uint8, np.uint16):
-        v = np.multiply(rgb, np.float32(2.0 / np.iinfo(a.dtype).max), dtype=np.float32)
-        v -= np.float32(1.0)
-        return v
-    if a.dtype.kind == "f":
-        return np.array(rgb, dtype=np.float32)
-    raise NormalkitError(
-        f"cannot decode a {a.dtype} normal map; give uint8, uint16 or float texels")
+    return decode_normals(a, normalize=False)
 
 
 def _bits(image: np.ndarray) -> int:
