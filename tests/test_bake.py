@@ -147,3 +147,16 @@ def test_overlapping_and_wrapped_uvs_are_reported(pair):
     r2 = bake(high, shifted, size=16, samples=1, extrusion=0.1, max_distance=0.1, padding=0,
               log=msgs.append)
     assert any("wrap" in m for m in msgs) and r2.coverage.all()
+
+
+@pytest.mark.parametrize("space, flat", [("tangent", (0, 0, 1)), ("object", (0, 0, 0))])
+def test_texels_outside_the_uv_islands_hold_the_flat_value(pair, space, flat):
+    high, low, n = pair
+    small = low.replace(uvs=low.uvs * 0.5 + 0.25)  # island in the middle half
+    r = bake(high, small, size=32, space=space, samples=1, extrusion=0.1, max_distance=0.1,
+             padding=0)
+    inside = np.zeros((32, 32), bool)
+    inside[8:24, 8:24] = True
+    np.testing.assert_array_equal(r.coverage, inside)
+    np.testing.assert_array_equal(r.normals[~inside], np.broadcast_to(flat, (32 * 32 - 256, 3)))
+    np.testing.assert_allclose(np.linalg.norm(r.normals[inside], axis=1), 1.0, atol=1e-5)

@@ -18,8 +18,11 @@ texture is sampled (bilinear, repeat) at the interpolated UV; samples are averag
 texel in **linear** light, exactly like the normals. Encode with
 :func:`normalkit.mesh.encode_color` for an sRGB PNG / glTF ``baseColorTexture``.
 
-Work is split into row tiles that run on a thread pool (Embree and most NumPy kernels
-release the GIL), so memory stays bounded by the tile size, not the texture size.
+Work is split into row tiles that run on a thread pool, so memory stays bounded by the
+tile size, not the texture size. Per tile: the compiled rasterizer lists the samples,
+the compiled ray set-up interpolates the low-poly frame, Embree traces, and the compiled
+shading kernel interpolates the hit normal, encodes it and averages it into the tile's
+own rows of the output. All of these release the GIL.
 """
 
 from __future__ import annotations
@@ -31,17 +34,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .bake_kernels import setup_rays, shade_tile
 from .errors import NormalkitError
-from .mesh import Mesh, interpolate_corners
+from .mesh import Mesh
 from .normals import ensure_normals
 from .progress import progress_bar
-from .raster import SAMPLE_COUNTS, fold, rasterize_tile, sample_offsets, uv_layout
+from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster, default_threads
-from .tspace import dot, unit, world_to_tangent
 
 SPACES = ("tangent", "object")
-TILE_SAMPLES = 1 << 17  # samples per tile: arrays stay under glibc's 32 MB mmap threshold, so
-# their memory is reused from the heap instead of page-faulted in fresh for every tile
+TILE_SAMPLES = 1 << 15  # samples per tile: its samples, rays and hits (~3 MB) stay in the
+# caches between the kernels, and many small tiles balance the threads (measured best)
 #: Samples on (or outside) a triangle's edge are moved this far inside it (barycentric),
 #: so a texel centre lying exactly on a UV seam along a hard edge (xatlas aligns chart
 #: borders with texel centres) casts its ray on its own triangle's side of the edge.
@@ -203,14 +206,19 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     high_color = _HighColor(high) if color else None
     offsets = sample_offsets(samples)
 
-    acc = np.zeros((h, w, 3), np.float32)
+    r_lo, r_hi = layout.row_range
+    c_lo, c_hi = layout.col_range
+    # The tiles fill rows [r_lo, r_hi) × cols [c_lo, c_hi) of every buffer (texels no
+    # ray hit get the flat value there); the rest is flat from the start.
+    acc = np.empty((h, w, 3), np.float32)
+    flat = (0.0, 0.0, 1.0) if space == "tangent" else (0.0, 0.0, 0.0)
+    for region in (np.s_[:r_lo], np.s_[r_hi:], np.s_[r_lo:r_hi, :c_lo],
+                   np.s_[r_lo:r_hi, c_hi:]):
+        acc[region] = flat
     acc_color = np.zeros((h, w, 4), np.float32) if color else None
     hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
     sampled = np.zeros((h, w), np.uint16)
     overlap = np.zeros((h, w), bool)
-
-    r_lo, r_hi = layout.row_range
-    c_lo, c_hi = layout.col_range
     tile_rows = max(1, TILE_SAMPLES // max(1, (c_hi - c_lo) * samples))
     tiles = [(r, min(r + tile_rows, r_hi)) for r in range(r_lo, r_hi, tile_rows)]
     n_threads = threads or default_threads()
@@ -218,39 +226,26 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     def work(rows):
         ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
-        _inset(ts.bary)
-        n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
-        vec, ok, hit = _trace(ts.face, ts.bary, frame, caster, high_normals,
-                              float(extrusion), max_depth)
-        shape = (rows[1] - rows[0], c_hi - c_lo)
-        tex_hit = ts.texel[ok]
-        out = np.empty(shape + (3,), np.float32)
-        for c in range(3):
-            out[..., c] = np.bincount(tex_hit, weights=vec[c], minlength=n_tex).reshape(shape)
-        out_color = None
+        tile = (slice(rows[0], rows[1]), slice(c_lo, c_hi))
+        # Each texel lies in exactly one row tile, so workers write their own views.
+        hit, n_miss = _trace(ts, frame, caster, high_normals, float(extrusion), max_depth,
+                             acc[tile], hits[tile], sampled[tile])
+        if ts.overlap_texels.size:
+            r, c = np.divmod(ts.overlap_texels, c_hi - c_lo)
+            overlap[r + rows[0], c + c_lo] = True
         if high_color is not None:
-            rgba = high_color.sample(*hit)
-            out_color = np.empty(shape + (4,), np.float32)
+            ok = hit.prim >= 0
+            rgba = high_color.sample(hit.prim[ok], hit.u[ok], hit.v[ok])
+            n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
+            view = acc_color[tile]
             for c in range(4):
-                out_color[..., c] = np.bincount(tex_hit, weights=rgba[c],
-                                                minlength=n_tex).reshape(shape)
-        n_hit = np.bincount(tex_hit, minlength=n_tex).reshape(shape).astype(np.uint16)
-        n_all = np.bincount(ts.texel, minlength=n_tex).reshape(shape).astype(np.uint16)
-        ov = np.zeros(n_tex, bool)
-        ov[ts.overlap_texels] = True
-        return (rows, out, n_hit, n_all, ov.reshape(shape), len(ok), int((~ok).sum()),
-                out_color)
+                view[..., c] = np.bincount(ts.texel[ok], weights=rgba[c],
+                                           minlength=n_tex).reshape(view.shape[:2])
+        return len(hit.prim), n_miss
 
     bar = progress_bar(len(tiles), progress, "baking", "tile")
     with ThreadPoolExecutor(n_threads) as pool:
-        for rows, out, n_hit, n_all, ov, n_rays, n_miss, out_color in pool.map(work, tiles):
-            cols = (c_lo, c_hi)
-            fold(out, rows, cols, acc)
-            if out_color is not None:
-                fold(out_color, rows, cols, acc_color)
-            fold(n_hit, rows, cols, hits)
-            fold(n_all, rows, cols, sampled)
-            fold(ov, rows, cols, overlap)
+        for n_rays, n_miss in pool.map(work, tiles):
             counts["rays"] += n_rays
             counts["ray_misses"] += n_miss
             bar.update(1)
@@ -258,12 +253,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     coverage = hits > 0
     misses = (sampled > 0) & ~coverage
-    normals = acc  # normalized in place: no second full-size float image
-    length = np.sqrt(np.einsum("ijk,ijk->ij", acc, acc))
-    np.divide(acc, length[..., None], out=acc, where=length[..., None] > 0)
-    del length
-    if space == "tangent":
-        normals[~coverage] = (0.0, 0.0, 1.0)
+    normals = acc  # each tile normalized its own texels
     n_overlap = int(overlap.sum())
     if n_overlap:
         log(f"warning: {low.name}: {n_overlap:,} texels are covered by overlapping UV "
@@ -296,14 +286,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                       stats=stats, color=acc_color)
 
 
-def _inset(bary: np.ndarray) -> None:
-    """Clamp (N, 3) barycentrics to ≥ EDGE_INSET and renormalize, in place."""
-    low = bary.min(axis=1) < EDGE_INSET
-    if low.any():
-        b = np.maximum(bary[low], EDGE_INSET)
-        bary[low] = b / b.sum(axis=1, keepdims=True)
-
-
 def _topology(mesh: Mesh) -> np.ndarray:
     """Corner → vertex pattern after welding by position, relabelled by first use.
 
@@ -319,27 +301,23 @@ def _topology(mesh: Mesh) -> np.ndarray:
 
 
 class _LowFrame:
-    """Per-corner low-poly data, packed once for one gather per sample.
+    """Per-corner low-poly data, packed once for the ray kernels.
 
-    Channels: position (3), normal (3), then tangent xyz + sign (4) in tangent space,
-    then cage position (3) with a cage. ``attrs`` is (F, 3, K) float32, so a sample
-    fetches one contiguous row (faces of a tile are few and cache-hot); the
-    interpolation then returns channel-major (K, N) rows for the contiguous per-ray math.
+    ``attrs`` (F, 3, K) float32: position (3), normal (3), then tangent xyz + sign (4)
+    in tangent space (``tangent_col``), then the cage position (3) with a cage
+    (``cage_col``); each column is −1 where absent. A sample reads one contiguous row.
     """
 
     def __init__(self, low: Mesh, tangents, cage: Mesh | None):
         parts = [low.corner_positions(), low.normals]
-        self.has_tangents = tangents is not None
+        self.tangent_col = self.cage_col = -1
         if tangents is not None:
+            self.tangent_col = 6
             parts.append(tangents)
-        self.has_cage = cage is not None
         if cage is not None:
+            self.cage_col = sum(p.shape[2] for p in parts)
             parts.append(cage.corner_positions())
         self.attrs = np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
-
-    def interpolate(self, face: np.ndarray, bary: np.ndarray) -> np.ndarray:
-        """(K, N) barycentric interpolation of every channel."""
-        return interpolate_corners(self.attrs, face, bary)
 
 
 def _high_normals(high: Mesh) -> np.ndarray:
@@ -347,40 +325,23 @@ def _high_normals(high: Mesh) -> np.ndarray:
     return np.ascontiguousarray(high.normals, dtype=np.float32)
 
 
-def _trace(face, bary, frame: _LowFrame, caster: RayCaster, high_normals,
-           extrusion: float, max_depth: float):
-    """Cast one ray per sample.
+def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,
+           max_depth: float, acc, hits, sampled):
+    """Cast one ray per sample of a tile and shade the hits into the tile's views.
 
-    Returns (3, N_hit) encoded vectors, the (N,) hit mask and the hits themselves as
-    (high-poly triangle, u, v) of Embree's barycentrics (corner weights 1−u−v, u, v).
+    Returns Embree's :class:`~normalkit.rays.Hits` and the miss count; ``acc``, ``hits``
+    and ``sampled`` are filled by :func:`bake_kernels.shade_tile`.
     """
-    attrs = frame.interpolate(face, bary)
-    p = attrs[0:3]
-    n_hat = unit(attrs[3:6])
-    if not frame.has_cage:
-        origin = p + np.float32(extrusion) * n_hat
-        direction = -n_hat
-        tfar = np.full(p.shape[1], extrusion + max_depth, np.float32)
-    else:
-        origin = attrs[-3:]
-        d = p - origin
-        length = np.sqrt(dot(d, d))
-        direction = np.where(length > 0, d / np.maximum(length, 1e-30), -n_hat)
-        tfar = (length + max_depth).astype(np.float32)
-    prim, buv, _ = caster.intersect(origin.T, direction.T, tfar)
-    ok = prim >= 0
-    all_hit = bool(ok.all())
-    if not all_hit:
-        prim, buv = prim[ok], buv[ok]
-    u = buv[:, 0]
-    v = buv[:, 1]
-    weights = np.stack([1 - u - v, u, v], axis=1)
-    h = unit(interpolate_corners(high_normals, prim, weights))
-    hit = (prim, u, v)
-    if not frame.has_tangents:
-        return h, ok, hit
-    sub = attrs if all_hit else attrs[:, ok]
-    return world_to_tangent(h, sub[6:9], sub[3:6], sub[9]), ok, hit
+    n = len(ts.face)
+    origins = np.empty((n, 3), np.float32)
+    directions = np.empty((n, 3), np.float32)
+    tfar = np.empty(n, np.float32)
+    setup_rays(frame.attrs, ts.face, ts.bary, extrusion, max_depth, frame.cage_col,
+               EDGE_INSET, origins, directions, tfar)
+    hit = caster.intersect(origins, directions, tfar)
+    n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, ts.bary,
+                        ts.texel, frame.tangent_col, acc, hits, sampled)
+    return hit, n_miss
 
 
 class _HighColor:

@@ -597,7 +597,7 @@ def eye_inside(caster, face_normals: np.ndarray, eye, rays: int = INSIDE_RAYS):
     """
     d = _fibonacci_sphere(rays)
     o = np.broadcast_to(_vec3(eye, "eye"), d.shape)
-    prim, _, _ = caster.intersect(o, d, np.full(rays, np.inf, np.float32))
+    prim = caster.intersect(o, d, np.full(rays, np.inf, np.float32)).prim
     hit = prim >= 0
     n_hit = int(hit.sum())
     back = int(((face_normals[prim[hit]] * d[hit]).sum(axis=1) > 0).sum())

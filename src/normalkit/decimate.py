@@ -384,10 +384,11 @@ def surface_distance(points: np.ndarray, directions: np.ndarray, positions: np.n
     o = points.astype(np.float32)
     d = np.asarray(directions, np.float32)
     far = np.full(len(o), np.inf, np.float32)
-    p_up, _, t_up = caster.intersect(o, d, far)
-    p_dn, _, t_dn = caster.intersect(o, -d, far)
-    t_up = np.where(p_up >= 0, t_up, np.inf)
-    t_dn = np.where(p_dn >= 0, t_dn, np.inf)
+    up = caster.intersect(o, d, far)
+    dn = caster.intersect(o, -d, far)
+    p_up, p_dn = up.prim, dn.prim
+    t_up = np.where(p_up >= 0, up.t, np.inf)
+    t_dn = np.where(p_dn >= 0, dn.t, np.inf)
     face = np.where(t_up <= t_dn, p_up, p_dn).astype(np.int64)
     missed = face < 0
     face[missed] = 0

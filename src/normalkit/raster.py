@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .jit import inline, kernel
+
 SAMPLE_COUNTS = (1, 4, 16, 64)
 
 
@@ -125,191 +127,206 @@ def sample_offsets(samples: int) -> np.ndarray:
     return np.stack([ox.ravel(), oy.ravel()], axis=1)
 
 
-def _edge_coefficients(xy: np.ndarray):
-    """Edge functions E_k(p) = a_k·x + b_k·y + c_k, positive inside, for the edge opposite k.
-
-    E_k / (2·area) is the barycentric weight of corner k.
-    """
-    p0, p1, p2 = xy[:, 0], xy[:, 1], xy[:, 2]
-    area2 = (p1[:, 0] - p0[:, 0]) * (p2[:, 1] - p0[:, 1]) - (p1[:, 1] - p0[:, 1]) * (
-        p2[:, 0] - p0[:, 0])
-    sgn = np.sign(area2)
-    a = np.empty((len(xy), 3))
-    b = np.empty((len(xy), 3))
-    c = np.empty((len(xy), 3))
-    for k, (pa, pb) in enumerate(((p1, p2), (p2, p0), (p0, p1))):
-        # Edge from pa to pb; opposite corner k. E(p) = cross(pb - pa, p - pa).
-        a[:, k] = -(pb[:, 1] - pa[:, 1])
-        b[:, k] = pb[:, 0] - pa[:, 0]
-        c[:, k] = -(a[:, k] * pa[:, 0] + b[:, k] * pa[:, 1])
-    a *= sgn[:, None]
-    b *= sgn[:, None]
-    c *= sgn[:, None]
-    return a, b, c, np.abs(area2)
+@inline
+def _edges(xy, t):
+    """Edge functions E_k(p) = a_k·x + b_k·y + c_k of triangle t, positive inside, for the
+    edge opposite corner k, and twice its (unsigned) area: E_k / (2·area) is the
+    barycentric weight of corner k."""
+    x0, y0 = xy[t, 0, 0], xy[t, 0, 1]
+    x1, y1 = xy[t, 1, 0], xy[t, 1, 1]
+    x2, y2 = xy[t, 2, 0], xy[t, 2, 1]
+    area2 = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+    sgn = 1.0 if area2 > 0 else -1.0
+    # Edge from pa to pb, opposite corner k: E(p) = cross(pb − pa, p − pa).
+    a0, b0 = -(y2 - y1) * sgn, (x2 - x1) * sgn
+    a1, b1 = -(y0 - y2) * sgn, (x0 - x2) * sgn
+    a2, b2 = -(y1 - y0) * sgn, (x1 - x0) * sgn
+    c0 = -(a0 * x1 + b0 * y1)
+    c1 = -(a1 * x2 + b1 * y2)
+    c2 = -(a2 * x0 + b2 * y0)
+    return a0, a1, a2, b0, b1, b2, c0, c1, c2, abs(area2)
 
 
-def _edge_x_range(xy: np.ndarray, y_lo: np.ndarray, y_hi: np.ndarray):
-    """x-extent of each triangle clipped to the band y ∈ [y_lo, y_hi] (a line if equal).
-
-    xy : (P, 3, 2) triangles; y_lo, y_hi : (P,). Returns (x_min, x_max), with
-    x_min > x_max where the band misses the triangle.
-    """
-    x_min = np.full(len(xy), np.inf)
-    x_max = np.full(len(xy), -np.inf)
-    for k0, k1 in ((0, 1), (1, 2), (2, 0)):
-        p, q = xy[:, k0], xy[:, k1]
-        ey_lo = np.minimum(p[:, 1], q[:, 1])
-        ey_hi = np.maximum(p[:, 1], q[:, 1])
-        ya = np.maximum(ey_lo, y_lo)
-        yb = np.minimum(ey_hi, y_hi)
-        valid = ya <= yb
-        dy = q[:, 1] - p[:, 1]
-        flat = dy == 0
-        inv = np.divide(q[:, 0] - p[:, 0], dy, out=np.zeros_like(dy), where=~flat)
-        xa = np.where(flat, p[:, 0], p[:, 0] + (ya - p[:, 1]) * inv)
-        xb = np.where(flat, q[:, 0], p[:, 0] + (yb - p[:, 1]) * inv)
-        lo = np.where(valid, np.minimum(xa, xb), np.inf)
-        hi = np.where(valid, np.maximum(xa, xb), -np.inf)
-        np.minimum(x_min, lo, out=x_min)
-        np.maximum(x_max, hi, out=x_max)
+@inline
+def _band_x_range(xy, t, y_lo, y_hi):
+    """x-extent of triangle t clipped to the band y ∈ [y_lo, y_hi] (a line if equal);
+    x_min > x_max where the band misses it."""
+    x_min = np.inf
+    x_max = -np.inf
+    for k0 in range(3):
+        k1 = (k0 + 1) % 3
+        px, py = xy[t, k0, 0], xy[t, k0, 1]
+        qx, qy = xy[t, k1, 0], xy[t, k1, 1]
+        ya = max(min(py, qy), y_lo)
+        yb = min(max(py, qy), y_hi)
+        if ya > yb:
+            continue
+        dy = qy - py
+        if dy == 0:
+            xa, xb = px, qx
+        else:
+            inv = (qx - px) / dy
+            xa = px + (ya - py) * inv
+            xb = px + (yb - py) * inv
+        x_min = min(x_min, xa, xb)
+        x_max = max(x_max, xa, xb)
     return x_min, x_max
 
 
-def _runs(start: np.ndarray, stop: np.ndarray):
-    """Expand half-open integer runs [start, stop) into (run index, value) arrays."""
-    counts = np.maximum(stop - start, 0)
-    run = np.repeat(np.arange(len(start)), counts)
-    first = np.cumsum(counts) - counts
-    value = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first - start, counts)
-    return run, value
+@inline
+def _closest_point_bary(xy, t, px, py):
+    """Barycentric weights of the point of triangle t closest to (px, py) (outside or on it)."""
+    best_d = np.inf
+    w0 = w1 = w2 = 0.0
+    for k0 in range(3):
+        k1 = (k0 + 1) % 3
+        ax, ay = xy[t, k0, 0], xy[t, k0, 1]
+        abx, aby = xy[t, k1, 0] - ax, xy[t, k1, 1] - ay
+        s = ((px - ax) * abx + (py - ay) * aby) / max(abx * abx + aby * aby, 1e-300)
+        s = min(max(s, 0.0), 1.0)
+        dx, dy = px - (ax + s * abx), py - (ay + s * aby)
+        d = dx * dx + dy * dy
+        if d < best_d:
+            best_d = d
+            if k0 == 0:  # edge 0 → 1
+                w0, w1, w2 = 1.0 - s, s, 0.0
+            elif k0 == 1:  # edge 1 → 2
+                w0, w1, w2 = 0.0, 1.0 - s, s
+            else:  # edge 2 → 0
+                w0, w1, w2 = s, 0.0, 1.0 - s
+    return w0, w1, w2
+
+
+@kernel
+def _raster_kernel(xy, row_lo, row_hi, r0, r1, c0, c1, offsets):
+    """Scanline rasterization of triangles ``xy`` (T, 3, 2) into rows [r0, r1) × cols
+    [c0, c1); ``row_lo``/``row_hi`` are their inclusive texel-row bounds. Returns texel,
+    triangle, (3, N) float32 barycentrics and the overlap texels (see rasterize_tile)."""
+    width = c1 - c0
+    n_tex = (r1 - r0) * width
+    n_s = offsets.shape[0]
+    n_slots = n_tex * n_s
+    # One triangle per sample slot. Samples on a shared edge lie in both triangles;
+    # either is right, and the last one written keeps the slot.
+    slot_tri = np.full(n_slots, -1, np.int32)
+    slot_bary = np.empty((n_slots, 3), np.float32)
+    strict = np.zeros(n_slots, np.uint8)  # triangles holding the sample strictly inside
+    for t in range(xy.shape[0]):
+        a0, a1, a2, b0, b1, b2, e0, e1, e2, area2 = _edges(xy, t)
+        inv_area = 1.0 / area2
+        for row in range(max(row_lo[t], r0), min(row_hi[t], r1 - 1) + 1):
+            for s in range(n_s):
+                ox, oy = offsets[s, 0], offsets[s, 1]
+                ys = row + oy
+                xl, xr = _band_x_range(xy, t, ys, ys)
+                if xl > xr:
+                    continue
+                start = max(int(np.ceil(xl - ox)), c0)
+                stop = min(int(np.floor(xr - ox)), c1 - 1)
+                base = (row - r0) * width - c0
+                for col in range(start, stop + 1):
+                    x = col + ox
+                    w0 = (a0 * x + b0 * ys + e0) * inv_area
+                    w1 = (a1 * x + b1 * ys + e1) * inv_area
+                    w2 = (a2 * x + b2 * ys + e2) * inv_area
+                    slot = (base + col) * n_s + s
+                    slot_tri[slot] = t
+                    slot_bary[slot, 0] = max(w0, 0.0)
+                    slot_bary[slot, 1] = max(w1, 0.0)
+                    slot_bary[slot, 2] = max(w2, 0.0)
+                    if w0 > 1e-6 and w1 > 1e-6 and w2 > 1e-6 and strict[slot] < 2:
+                        strict[slot] += 1
+
+    covered = np.zeros(n_tex, np.bool_)
+    overlap = np.zeros(n_tex, np.bool_)
+    n = 0
+    for tex in range(n_tex):
+        for slot in range(tex * n_s, (tex + 1) * n_s):
+            if slot_tri[slot] >= 0:
+                covered[tex] = True
+                n += 1
+            if strict[slot] > 1:
+                overlap[tex] = True
+
+    # Border texels: touched by a triangle (conservatively) but holding no sample. Each
+    # takes the nearest touching triangle (largest signed distance of its centre).
+    best_tri = np.full(n_tex, -1, np.int64)
+    best_dist = np.full(n_tex, -np.inf)
+    for t in range(xy.shape[0]):
+        a0, a1, a2, b0, b1, b2, e0, e1, e2, area2 = _edges(xy, t)
+        h0, h1, h2 = np.hypot(a0, b0), np.hypot(a1, b1), np.hypot(a2, b2)
+        for row in range(max(row_lo[t], r0), min(row_hi[t], r1 - 1) + 1):
+            bx_lo, bx_hi = _band_x_range(xy, t, float(row), row + 1.0)
+            if bx_lo > bx_hi:
+                continue
+            start = max(int(np.floor(bx_lo)), c0)
+            stop = min(int(np.ceil(bx_hi)), c1)
+            if bx_lo == bx_hi:
+                stop = min(max(stop, start + 1), c1)
+            cy = row + 0.5
+            for col in range(start, stop):
+                tex = (row - r0) * width + col - c0
+                if covered[tex]:
+                    continue
+                cx = col + 0.5
+                dist = min((a0 * cx + b0 * cy + e0) / h0, (a1 * cx + b1 * cy + e1) / h1,
+                           (a2 * cx + b2 * cy + e2) / h2)
+                if dist > best_dist[tex]:
+                    best_dist[tex] = dist
+                    best_tri[tex] = t
+    n_border = 0
+    for tex in range(n_tex):
+        if best_tri[tex] >= 0:
+            n_border += 1
+
+    texel = np.empty(n + n_border, np.int64)
+    tri = np.empty(n + n_border, np.int64)
+    bary = np.empty((3, n + n_border), np.float32)
+    i = 0
+    for tex in range(n_tex):
+        for slot in range(tex * n_s, (tex + 1) * n_s):
+            if slot_tri[slot] >= 0:
+                texel[i] = tex
+                tri[i] = slot_tri[slot]
+                for k in range(3):
+                    bary[k, i] = slot_bary[slot, k]
+                i += 1
+    for tex in range(n_tex):
+        t = best_tri[tex]
+        if t >= 0:
+            w0, w1, w2 = _closest_point_bary(xy, t, tex % width + c0 + 0.5,
+                                             tex // width + r0 + 0.5)
+            texel[i] = tex
+            tri[i] = t
+            bary[0, i], bary[1, i], bary[2, i] = w0, w1, w2
+            i += 1
+    return texel, tri, bary, np.nonzero(overlap)[0].astype(np.int64)
 
 
 def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int],
                    offsets: np.ndarray) -> TexelSamples:
     """All samples of the texels in rows [r0, r1) × cols [c0, c1) (unwrapped texel space).
 
-    Scanline rasterization: each triangle is cut into one span per texel row and per
-    sample row, so work is proportional to the samples produced, not to bounding boxes.
+    Scanline rasterization (a compiled kernel): each triangle is cut into one span per
+    texel row and per sample row, so work is proportional to the samples produced, not
+    to bounding boxes. Samples come out in texel order (row-major), each texel's own
+    samples together, so neighbouring rays are neighbours in memory.
 
-    Cost: O(samples + touched texels) time and memory, about 60 bytes per sample.
+    Cost: O(samples + touched texels) time; memory about 40 bytes per sample slot of the
+    tile (rows × cols × samples).
     """
     r0, r1 = rows
     c0, c1 = cols
-    width = c1 - c0
-    n_tex = (r1 - r0) * width
-    s_count = len(offsets)
     sel = np.nonzero((layout.hi[:, 1] >= r0) & (layout.lo[:, 1] < r1))[0]
-    if len(sel) == 0:
+    if len(sel) == 0 or r1 <= r0 or c1 <= c0:
         return TexelSamples(np.zeros(0, np.int64), np.zeros(0, np.int64),
                             np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
-    xy = layout.xy[sel]
-    a, b, c, area2 = _edge_coefficients(xy)
-
-    # One (triangle, texel row) pair per row a triangle touches inside the tile.
-    row_lo = np.maximum(layout.lo[sel, 1], r0)
-    row_hi = np.minimum(layout.hi[sel, 1], r1 - 1)
-    pair_tri, pair_row = _runs(row_lo, row_hi + 1)
-    pair_xy = xy[pair_tri]
-
-    # Samples: the triangle's exact x-interval on each sample row, one run per
-    # (pair, sample) holding the texel columns whose sample falls inside.
-    ox, oy = offsets[:, 0], offsets[:, 1]
-    y_s = pair_row[:, None] + oy[None, :]  # (P, S)
-    xl, xr = _edge_x_range(np.repeat(pair_xy, s_count, axis=0), y_s.ravel(), y_s.ravel())
-    run_pair = np.repeat(np.arange(len(pair_tri)), s_count)
-    run_s = np.tile(np.arange(s_count), len(pair_tri))
-    hit = xl <= xr
-    xl, xr = np.where(hit, xl, 0.0), np.where(hit, xr, -1.0)
-    start = np.maximum(np.ceil(xl - ox[run_s]), c0).astype(np.int64)
-    stop = np.minimum(np.floor(xr - ox[run_s]), c1 - 1).astype(np.int64) + 1
-    stop = np.where(hit, stop, start)
-    run, col = _runs(start, stop)
-    # Barycentrics are linear along a run: value at its first column + slope·offset
-    # (float32 is exact enough once the offset is small).
-    rt = pair_tri[run_pair]
-    ry = y_s.ravel()
-    inv_area = 1.0 / area2[rt]
-    slope = a[rt] * inv_area[:, None]
-    first = (a[rt] * (start + ox[run_s])[:, None] + b[rt] * ry[:, None] + c[rt]) * inv_area[:, None]
-    # Channel-major (3, N): every later operation runs on contiguous rows.
-    step = (col - start[run]).astype(np.float32)
-    bary_t = np.take(np.ascontiguousarray(first.T, np.float32), run, axis=1)
-    bary_t += np.take(np.ascontiguousarray(slope.T, np.float32), run, axis=1) * step
-    del step
-    local = (pair_row[run_pair[run]] - r0) * width + (col - c0)
-    slot = local * s_count + run_s[run]
-    sample_tri = rt[run]
-    del first, slope
-
-    # One triangle per sample. Samples on a shared edge lie in both triangles; either
-    # is right, and the scatter keeps one of them in O(N) (no sort).
-    n_slots = n_tex * s_count
-    owner = np.full(n_slots, -1, np.int64)
-    owner[slot] = np.arange(len(slot))
-    keep = np.zeros(len(slot), bool)
-    keep[owner[owner >= 0]] = True
-    del owner
-    # Overlapping UVs: a sample strictly inside two or more triangles.
-    strict = (bary_t[0] > 1e-6) & (bary_t[1] > 1e-6) & (bary_t[2] > 1e-6)
-    overlap_slots = np.nonzero(np.bincount(slot[strict], minlength=n_slots) > 1)[0]
-    overlap_texels = np.unique(overlap_slots // s_count)
-    if not keep.all():
-        slot, sample_tri, bary_t = slot[keep], sample_tri[keep], bary_t[:, keep]
-    texel = slot // s_count
-    np.maximum(bary_t, 0.0, out=bary_t)
-
-    # Border texels: touched by a triangle (conservatively) but holding no sample.
-    covered = np.zeros(n_tex, bool)
-    covered[texel] = True
-    bx_lo, bx_hi = _edge_x_range(pair_xy, pair_row.astype(np.float64),
-                                 pair_row + 1.0)
-    hit = bx_lo <= bx_hi
-    bx_lo, bx_hi = np.where(hit, bx_lo, 0.0), np.where(hit, bx_hi, 0.0)
-    start = np.maximum(np.floor(bx_lo), c0).astype(np.int64)
-    stop = np.minimum(np.ceil(bx_hi), c1).astype(np.int64)
-    stop = np.where(hit, np.maximum(stop, start + (bx_lo == bx_hi)), start)
-    run, col = _runs(start, stop)
-    b_local = (pair_row[run] - r0) * width + (col - c0)
-    miss = ~covered[b_local]
-    if miss.any():
-        b_local, b_pair, col = b_local[miss], run[miss], col[miss]
-        b_tri = pair_tri[b_pair]
-        cx = col + 0.5
-        cy = pair_row[b_pair] + 0.5
-        e = a[b_tri] * cx[:, None] + b[b_tri] * cy[:, None] + c[b_tri]
-        dist = np.min(e / np.hypot(a[b_tri], b[b_tri]), axis=1)
-        o = np.lexsort((-dist, b_local))  # per texel, the nearest triangle first
-        b_local, b_tri, cx, cy = b_local[o], b_tri[o], cx[o], cy[o]
-        keep = np.ones(len(o), bool)
-        keep[1:] = b_local[1:] != b_local[:-1]
-        b_local, b_tri, cx, cy = b_local[keep], b_tri[keep], cx[keep], cy[keep]
-        bb = _closest_point_bary(xy[b_tri], np.stack([cx, cy], 1))
-        texel = np.concatenate([texel, b_local])
-        sample_tri = np.concatenate([sample_tri, b_tri])
-        bary_t = np.concatenate([bary_t, bb.T.astype(np.float32)], axis=1)
+    texel, tri, bary_t, overlap = _raster_kernel(
+        np.ascontiguousarray(layout.xy[sel]), layout.lo[sel, 1], layout.hi[sel, 1],
+        int(r0), int(r1), int(c0), int(c1), np.asarray(offsets, np.float64))
     # (N, 3) view of the (3, N) array: bary[:, k] is contiguous.
-    return TexelSamples(texel=texel, face=layout.faces[sel][sample_tri],
-                        bary=bary_t.T, overlap_texels=overlap_texels)
-
-
-def _closest_point_bary(tri_xy: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Barycentric weights of the point of each triangle closest to p (p outside or on it)."""
-    best_d = np.full(len(p), np.inf)
-    best = np.zeros((len(p), 3))
-    for k0, k1 in ((0, 1), (1, 2), (2, 0)):
-        a = tri_xy[:, k0]
-        ab = tri_xy[:, k1] - a
-        t = np.einsum("ij,ij->i", p - a, ab) / np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-300)
-        t = np.clip(t, 0.0, 1.0)
-        q = a + t[:, None] * ab
-        d = np.einsum("ij,ij->i", p - q, p - q)
-        better = d < best_d
-        w = np.zeros((len(p), 3))
-        w[:, k0] = 1.0 - t
-        w[:, k1] = t
-        best[better] = w[better]
-        best_d[better] = d[better]
-    return best
+    return TexelSamples(texel=texel, face=layout.faces[sel][tri], bary=bary_t.T,
+                        overlap_texels=overlap)
 
 
 def fold(values: np.ndarray, rows: tuple[int, int], cols: tuple[int, int],

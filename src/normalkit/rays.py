@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,45 +41,58 @@ class RayCaster:
         self.scene.run(probe, probe + 1, dists=np.ones(1, np.float32), output=1)
 
     def intersect(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
-                  pool: ThreadPoolExecutor | None = None):
+                  pool: ThreadPoolExecutor | None = None) -> Hits:
         """Closest hits of N rays.
 
         Parameters
         ----------
         origins, directions : (N, 3) float32; directions need not be unit, ``tfar`` is in
             units of the direction's length.
-        tfar : (N,) float32 maximum ray parameter; ``inf`` for none.
+        tfar : (N,) float32 maximum ray parameter; ``inf`` for none (left unchanged).
         pool : optional thread pool; chunks of ``CHUNK`` rays run on it.
 
         Returns
         -------
-        prim : (N,) int32 hit triangle, −1 for a miss
-        uv : (N, 2) float32 Embree barycentrics: hit = (1−u−v)·p0 + u·p1 + v·p2
-        t : (N,) float32 ray parameter of the hit
+        Hits: Embree's own result arrays (no copies when the rays fit one chunk).
         """
         origins = np.ascontiguousarray(origins, dtype=np.float32)
         directions = np.ascontiguousarray(directions, dtype=np.float32)
-        tfar = np.ascontiguousarray(tfar, dtype=np.float32)
+        tfar = np.array(tfar, dtype=np.float32)  # a copy: Embree overwrites it with hits
         n = len(origins)
-        prim = np.empty(n, np.int32)
-        uv = np.empty((n, 2), np.float32)
-        t = np.empty(n, np.float32)
+        if n <= CHUNK:
+            res = self.scene.run(origins, directions, dists=tfar, output=1)
+            return Hits(res["primID"], res["u"], res["v"], res["tfar"])
+        out = Hits(np.empty(n, np.int32), np.empty(n, np.float32), np.empty(n, np.float32),
+                   tfar)
 
         def run(start: int) -> None:
             sl = slice(start, min(start + CHUNK, n))
-            res = self.scene.run(origins[sl], directions[sl], dists=tfar[sl].copy(), output=1)
-            prim[sl] = res["primID"]
-            uv[sl, 0] = res["u"]
-            uv[sl, 1] = res["v"]
-            t[sl] = res["tfar"]
+            res = self.scene.run(origins[sl], directions[sl], dists=tfar[sl], output=1)
+            out.prim[sl] = res["primID"]
+            out.u[sl] = res["u"]
+            out.v[sl] = res["v"]
 
         starts = range(0, n, CHUNK)
-        if pool is None or n <= CHUNK:
+        if pool is None:
             for s in starts:
                 run(s)
         else:
             list(pool.map(run, starts))
-        return prim, uv, t
+        return out
+
+
+class Hits(NamedTuple):
+    """Closest hits of N rays.
+
+    prim : (N,) int32 hit triangle, −1 for a miss
+    u, v : (N,) float32 Embree barycentrics: hit = (1−u−v)·p0 + u·p1 + v·p2
+    t : (N,) float32 ray parameter of the hit (``tfar`` for a miss)
+    """
+
+    prim: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    t: np.ndarray
 
 
 def default_threads() -> int:

@@ -405,10 +405,10 @@ class Renderer:
     # ----------------------------------------------------------------------------------
     def _trace(self, camera: Camera, rows, offsets) -> _Hits:
         o, d, _ = camera._pixel_rays(rows, offsets, pixels=False)
-        prim, buv, t = self.caster.intersect(o, d, np.full(len(o), np.inf, np.float32))
-        hit = np.nonzero(prim >= 0)[0]
-        return _Hits(pixel=hit // len(offsets), face=prim[hit].astype(np.int64),
-                     b1=buv[hit, 0], b2=buv[hit, 1], t=t[hit],
+        rh = self.caster.intersect(o, d, np.full(len(o), np.inf, np.float32))
+        hit = np.nonzero(rh.prim >= 0)[0]
+        return _Hits(pixel=hit // len(offsets), face=rh.prim[hit].astype(np.int64),
+                     b1=rh.u[hit], b2=rh.v[hit], t=rh.t[hit],
                      direction=np.ascontiguousarray(d[hit].T),
                      origin=np.ascontiguousarray(o[hit].T), n_rays=len(o))
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .jit import inline, kernel
+
 
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise dot product of (3, N) arrays."""
@@ -49,21 +51,58 @@ def tangent_to_world(x: np.ndarray, t: np.ndarray, n: np.ndarray,
     return unit(x[0] * t + x[1] * b + x[2] * n)
 
 
-def world_to_tangent(h: np.ndarray, t: np.ndarray, n: np.ndarray,
-                     sign: np.ndarray) -> np.ndarray:
-    """Encode mesh-frame unit normals into tangent space: the exact inverse of
-    :func:`tangent_to_world`.
+@inline
+def encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign):
+    """One mesh-frame normal h into tangent space: the exact inverse of the decode.
 
     With M = [T B N], M⁻¹h ∝ (|N|²(T·h) − (N·T)(N·h), sign·(N × T)·h,
     |T|²(N·h) − (N·T)(T·h)); the common positive factor 1/(|T|²|N|² − (N·T)²)
-    disappears in the normalization. A degenerate frame (T ∥ N or zero) gives (0, 0, 1).
-
-    Returns (3, N) unit tangent-space vectors.
+    disappears in the normalization, and so does h's length: h need not be unit. A
+    degenerate frame (T ∥ N or zero) gives (0, 0, 1); a zero h gives (0, 0, 0).
+    Compiled; kernels inline it.
     """
-    th, nh, nt = dot(t, h), dot(n, h), dot(n, t)
-    n2, t2 = dot(n, n), dot(t, t)
-    vec = np.stack([n2 * th - nt * nh, _sign(sign) * dot(cross(n, t), h), t2 * nh - nt * th])
-    degenerate = t2 * n2 - nt * nt <= 0
-    vec = unit(vec)
-    vec[:, degenerate] = np.array([[0.0], [0.0], [1.0]], vec.dtype)
-    return vec
+    th = tx * hx + ty * hy + tz * hz
+    nh = nx * hx + ny * hy + nz * hz
+    nt = nx * tx + ny * ty + nz * tz
+    n2 = nx * nx + ny * ny + nz * nz
+    t2 = tx * tx + ty * ty + tz * tz
+    if t2 * n2 - nt * nt <= 0:
+        return 0.0, 0.0, 1.0
+    s = -1.0 if sign < 0 else 1.0
+    x = n2 * th - nt * nh
+    y = s * ((ny * tz - nz * ty) * hx + (nz * tx - nx * tz) * hy + (nx * ty - ny * tx) * hz)
+    z = t2 * nh - nt * th
+    length = np.sqrt(x * x + y * y + z * z)
+    if length == 0:
+        return 0.0, 0.0, 0.0
+    inv = 1.0 / length
+    return x * inv, y * inv, z * inv
+
+
+@kernel
+def _encode_columns(h, t, n, sign, out):
+    for i in range(h.shape[1]):
+        out[0, i], out[1, i], out[2, i] = encode_tangent(
+            h[0, i], h[1, i], h[2, i], t[0, i], t[1, i], t[2, i], n[0, i], n[1, i], n[2, i],
+            sign[i])
+
+
+def world_to_tangent(h: np.ndarray, t: np.ndarray, n: np.ndarray,
+                     sign: np.ndarray) -> np.ndarray:
+    """Encode mesh-frame unit normals into tangent space: the exact inverse of
+    :func:`tangent_to_world` (see :func:`encode_tangent`, which the baker's kernel uses
+    per ray).
+
+    Parameters
+    ----------
+    h : (3, N) unit normals in the mesh's frame
+    t, n : (3, N) interpolated, unnormalized tangent and normal
+    sign : (N,) interpolated bitangent sign (its sign is used)
+
+    Returns (3, N) unit tangent-space vectors, float64 (float32 if every input is).
+    """
+    dtype = np.result_type(h, t, n, sign, np.float32)
+    out = np.empty((3, np.shape(h)[1]), dtype)
+    _encode_columns(np.asarray(h, dtype), np.asarray(t, dtype), np.asarray(n, dtype),
+                    np.asarray(sign, dtype), out)
+    return out
