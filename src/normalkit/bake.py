@@ -261,7 +261,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             "their own UV space)")
     if acc_color is not None:  # mean of the hits, in place
         np.divide(acc_color, hits[..., None], out=acc_color, where=coverage[..., None])
-    if padding > 0 and coverage.any():
+    if padding > 0 and coverage.any() and not coverage.all():  # else nothing to pad
         from .padding import dilate
 
         if acc_color is not None and w * h <= 4096 * 4096:  # one feature transform

@@ -377,15 +377,13 @@ def _color_png(color_map) -> bytes:
 
 def _png_bytes(image: np.ndarray) -> bytes:
     """PNG of an RGB(A)/gray uint8/uint16 array (row 0 on top), no colour-space chunks."""
-    import cv2
+    import io
 
-    if image.ndim == 3:
-        code = cv2.COLOR_RGB2BGR if image.shape[2] == 3 else cv2.COLOR_RGBA2BGRA
-        image = cv2.cvtColor(np.ascontiguousarray(image), code)
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise NormalkitError("OpenCV could not encode the PNG")
-    return buf.tobytes()
+    from .png import write_png
+
+    buf = io.BytesIO()
+    write_png(buf, image, level=6)  # embedded in the GLB: worth a smaller file
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------------------
