@@ -160,3 +160,23 @@ def test_texels_outside_the_uv_islands_hold_the_flat_value(pair, space, flat):
     np.testing.assert_array_equal(r.coverage, inside)
     np.testing.assert_array_equal(r.normals[~inside], np.broadcast_to(flat, (32 * 32 - 256, 3)))
     np.testing.assert_allclose(np.linalg.norm(r.normals[inside], axis=1), 1.0, atol=1e-5)
+
+
+def test_each_kernel_is_compiled_for_one_set_of_argument_types(pair, monkeypatch):
+    """Every kind of bake calls the compiled kernels with the same argument types, so no
+    bake pays for a second compilation (or cache load) of a kernel."""
+    import normalkit.bake as nb
+    from normalkit import bake_kernels, raster
+
+    high, low, _ = pair
+    bands = low.uvs.copy()
+    bands[0] = bands[0] * [0.5, 0.2] + [0.0, 0.8]  # two islands, rows between them empty
+    bands[1] = bands[1] * [0.5, 0.2]
+    monkeypatch.setattr(nb, "TILE_SAMPLES", 64)  # one-row tiles: some hold no samples
+    kw = dict(extrusion=0.1, max_distance=0.1)
+    bake(high, low, size=16, samples=1, **kw)
+    bake(high, low.replace(uvs=bands), size=16, space="object", samples=4, **kw)
+    bake(high, low, size=16, samples=16, cage=low.replace(positions=low.positions + [0, 0, 0.1]),
+         padding=0, max_distance=0.1)
+    for kernel in (raster._raster_kernel, bake_kernels.setup_rays, bake_kernels.shade_tile):
+        assert len(kernel.signatures) == 1, kernel.signatures

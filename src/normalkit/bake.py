@@ -226,10 +226,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     def work(rows):
         ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
-        tile = (slice(rows[0], rows[1]), slice(c_lo, c_hi))
-        # Each texel lies in exactly one row tile, so workers write their own views.
+        tile = (rows[0], rows[1], c_lo, c_hi)
+        # Each texel lies in exactly one row tile, so workers write their own parts.
         hit, n_miss = _trace(ts, frame, caster, high_normals, float(extrusion), max_depth,
-                             acc[tile], hits[tile], sampled[tile])
+                             acc, hits, sampled, tile)
         if ts.overlap_texels.size:
             r, c = np.divmod(ts.overlap_texels, c_hi - c_lo)
             overlap[r + rows[0], c + c_lo] = True
@@ -237,7 +237,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             ok = hit.prim >= 0
             rgba = high_color.sample(hit.prim[ok], hit.u[ok], hit.v[ok])
             n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
-            view = acc_color[tile]
+            view = acc_color[rows[0]:rows[1], c_lo:c_hi]
             for c in range(4):
                 view[..., c] = np.bincount(ts.texel[ok], weights=rgba[c],
                                            minlength=n_tex).reshape(view.shape[:2])
@@ -326,21 +326,22 @@ def _high_normals(high: Mesh) -> np.ndarray:
 
 
 def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,
-           max_depth: float, acc, hits, sampled):
-    """Cast one ray per sample of a tile and shade the hits into the tile's views.
-
-    Returns Embree's :class:`~normalkit.rays.Hits` and the miss count; ``acc``, ``hits``
-    and ``sampled`` are filled by :func:`bake_kernels.shade_tile`.
+           max_depth: float, acc, hits, sampled, tile):
+    """Cast one ray per sample of a tile and shade the hits into the tile's part
+    ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits`` and ``sampled``
+    (:func:`bake_kernels.shade_tile`). Returns Embree's :class:`~normalkit.rays.Hits`
+    and the miss count.
     """
     n = len(ts.face)
     origins = np.empty((n, 3), np.float32)
     directions = np.empty((n, 3), np.float32)
     tfar = np.empty(n, np.float32)
-    setup_rays(frame.attrs, ts.face, ts.bary, extrusion, max_depth, frame.cage_col,
+    weights = ts.bary.T  # (3, N) C-contiguous: one row per corner
+    setup_rays(frame.attrs, ts.face, weights, extrusion, max_depth, frame.cage_col,
                EDGE_INSET, origins, directions, tfar)
     hit = caster.intersect(origins, directions, tfar)
-    n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, ts.bary,
-                        ts.texel, frame.tangent_col, acc, hits, sampled)
+    n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
+                        ts.texel, frame.tangent_col, acc, hits, sampled, *tile)
     return hit, n_miss
 
 

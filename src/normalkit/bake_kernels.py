@@ -34,23 +34,24 @@ def _unit3(x, y, z):
 
 
 @kernel
-def setup_rays(attrs, face, bary, extrusion, max_depth, cage_col, inset,
+def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
                origins, directions, tfar):
     """One ray per sample (Blender's selected-to-active model; see ``bake``).
 
     First moves samples on (or outside) a triangle's edge ``inset`` (barycentric) inside
-    it, in place in ``bary`` (N, 3), so shading later reads the same point. Without a
+    it, in place in ``weights`` ((3, N) barycentrics, one row per corner), so shading
+    later reads the same point. Without a
     cage (``cage_col`` −1) the ray starts at P + extrusion·N̂, runs along −N̂ and ends
     ``max_depth`` below P; with one it starts at the cage point, runs through P and ends
     ``max_depth`` beyond it. Writes ``origins``/``directions`` (N, 3) and ``tfar`` (N,).
     """
     for i in range(face.shape[0]):
-        w0, w1, w2 = bary[i, 0], bary[i, 1], bary[i, 2]
+        w0, w1, w2 = weights[0, i], weights[1, i], weights[2, i]
         if min(w0, w1, w2) < inset:
             w0, w1, w2 = max(w0, inset), max(w1, inset), max(w2, inset)
             total = w0 + w1 + w2
             w0, w1, w2 = w0 / total, w1 / total, w2 / total
-            bary[i, 0], bary[i, 1], bary[i, 2] = w0, w1, w2
+            weights[0, i], weights[1, i], weights[2, i] = w0, w1, w2
         w0, w1, w2 = np.float64(w0), np.float64(w1), np.float64(w2)
         f = face[i]
         px, py, pz = _lerp3(attrs, f, 0, w0, w1, w2)
@@ -75,22 +76,24 @@ def setup_rays(attrs, face, bary, extrusion, max_depth, cage_col, inset,
 
 
 @kernel
-def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, bary, texel, tangent_col, out, hits,
-               sampled):
-    """Shade every hit and average per texel, into the tile's own output views.
+def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, tangent_col,
+               out, hits, sampled, r0, r1, c0, c1):
+    """Shade every hit and average per texel, into the tile's part of the output.
 
+    ``face`` and ``weights`` (3, N) are the samples' low-poly triangles and barycentrics;
     ``prim``, ``hit_u``, ``hit_v``: Embree's hit triangle (−1 for a miss) and
     barycentrics (hit corner weights 1−u−v, u, v) of the high-poly's ``high_normals``
     (F, 3, 3). The hit normal is the normalized interpolation of its corner normals; in
     tangent space (``tangent_col`` ≥ 0) it is encoded in the sample's MikkTSpace frame
     (:func:`normalkit.tspace.encode_tangent`), else kept in mesh coordinates.
 
-    ``out`` (rows, cols, 3) float32, ``hits`` and ``sampled`` (rows, cols) uint16 are the
-    tile's part of the output (``texel`` indexes them row-major) and are overwritten:
-    ``out`` gets the unit mean of each texel's hits, or the flat (0, 0, 1) (tangent
-    space) / (0, 0, 0) (object space) where none hit. Returns the number of misses.
+    ``out`` (H, W, 3) float32, ``hits`` and ``sampled`` (H, W) uint16 are the whole
+    output; the tile is rows [r0, r1) × cols [c0, c1) of it (``texel`` indexes the tile
+    row-major), and only the tile is written: ``out`` gets the unit mean of each texel's
+    hits, or the flat (0, 0, 1) (tangent space) / (0, 0, 0) (object space) where none
+    hit, ``hits``/``sampled`` the counts. Returns the number of misses.
     """
-    rows, width = out.shape[0], out.shape[1]
+    rows, width = r1 - r0, c1 - c0
     n = prim.shape[0]
     # Gather the hit normals first: a loop of independent loads keeps many cache misses
     # in flight (the high-poly's normals are far larger than the caches).
@@ -113,7 +116,8 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, bary, texel, tange
         hx, hy, hz = h[i, 0], h[i, 1], h[i, 2]
         if tangent_col >= 0:  # the encode normalizes; h's own length drops out
             f = face[i]
-            w0, w1, w2 = np.float64(bary[i, 0]), np.float64(bary[i, 1]), np.float64(bary[i, 2])
+            w0, w1 = np.float64(weights[0, i]), np.float64(weights[1, i])
+            w2 = np.float64(weights[2, i])
             tx, ty, tz = _lerp3(attrs, f, tangent_col, w0, w1, w2)
             nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
             sign = (w0 * attrs[f, 0, tangent_col + 3] + w1 * attrs[f, 1, tangent_col + 3]
@@ -133,7 +137,9 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, bary, texel, tange
                              np.float64(acc[tex, 2]))
             if n_hit[tex] == 0 or x == y == z == 0:
                 x, y, z = 0.0, 0.0, flat_z
-            out[r, c, 0], out[r, c, 1], out[r, c, 2] = x, y, z
-            hits[r, c] = n_hit[tex]
-            sampled[r, c] = n_all[tex]
+            out[r0 + r, c0 + c, 0] = x
+            out[r0 + r, c0 + c, 1] = y
+            out[r0 + r, c0 + c, 2] = z
+            hits[r0 + r, c0 + c] = n_hit[tex]
+            sampled[r0 + r, c0 + c] = n_all[tex]
     return misses

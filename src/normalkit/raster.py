@@ -320,7 +320,7 @@ def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int
     sel = np.nonzero((layout.hi[:, 1] >= r0) & (layout.lo[:, 1] < r1))[0]
     if len(sel) == 0 or r1 <= r0 or c1 <= c0:
         return TexelSamples(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                            np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
+                            np.zeros((3, 0), np.float32).T, np.zeros(0, np.int64))
     texel, tri, bary_t, overlap = _raster_kernel(
         np.ascontiguousarray(layout.xy[sel]), layout.lo[sel, 1], layout.hi[sel, 1],
         int(r0), int(r1), int(c0), int(c1), np.asarray(offsets, np.float64))
