@@ -16,9 +16,17 @@ __all__ = ["kernel", "inline"]
 
 def kernel(fn):
     """Compile a loop kernel called from Python (cached, GIL released)."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(fn)
+    return _njit(fn)
 
 
 def inline(fn):
     """Compile a small scalar helper that kernels call (inlined into them)."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")(fn)
+    return _njit(fn, inline="always")
+
+
+def _njit(fn, **options):
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy", **options)(fn)
+    except RuntimeError:  # no writable cache location (read-only install, no home):
+        # compile in every process instead
+        return numba.njit(nogil=True, error_model="numpy", **options)(fn)
