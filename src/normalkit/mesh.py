@@ -213,6 +213,7 @@ def interpolate_corners(corners: np.ndarray, face: np.ndarray, weights: np.ndarr
     Returns
     -------
     (K, N) float32, channel-major, so the per-point math that follows runs on contiguous
-    rows. This is the one interpolation the baker, the renderer and map conversion share.
+    rows. The renderer and map-space conversion share it (the baker interpolates per ray
+    in its compiled kernels).
     """
     return np.einsum("nkc,nk->cn", np.take(corners, face, axis=0), weights)

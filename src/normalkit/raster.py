@@ -329,12 +329,6 @@ def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int
                         overlap_texels=overlap)
 
 
-def fold(values: np.ndarray, rows: tuple[int, int], cols: tuple[int, int],
-         out: np.ndarray) -> None:
-    """Add a tile buffer (rows × cols × ...) into its place in ``out`` (H × W × ...)."""
-    out[rows[0]:rows[1], cols[0]:cols[1]] += values
-
-
 def rasterize(uvs: np.ndarray, width: int, height: int, samples: int = 1) -> TexelSamples:
     """Rasterize a whole UV layout at once; ``texel`` indexes the flat (H·W) image.
 
