@@ -32,7 +32,7 @@ What one run does
    ``RayCaster.intersect``), re-traced with raw embreex ``EmbreeScene.run(..., output=1)`` in
    chunks on a thread pool over all cores (best chunk size of several, best of 5), versus
    normalkit's in-bake throughput: rays / (``normalkit.bake.bake`` on preloaded meshes minus its
-   BVH build). The rays / tile-loop time (rasterize + trace + shade + accumulate) is shown too.
+   BVH build; best of 5 bakes). The rays / tile-loop time (rasterize + trace + shade + accumulate) is shown too.
 4. A phase profile of the normalkit process: one more ``normalkit bake`` per size, run through
    ``normalkit.cli.main`` in a child with timers wrapped around its phases (see
    :func:`instrument`): start-up and imports, mesh loading, normals/tangents/UV layout, BVH
@@ -494,7 +494,7 @@ def raw_embree(scene, origins, dirs, tfar, threads, chunks=(1 << 14, 1 << 16, 1 
             "all": {str(k): v for k, v in rates.items()}, "prim": prim}
 
 
-def ray_throughput(high_path, low_path, size, extrusion, max_distance, repeat=3) -> dict:
+def ray_throughput(high_path, low_path, size, extrusion, max_distance, repeat=5) -> dict:
     """normalkit's in-bake ray throughput versus raw Embree on exactly the same rays."""
     from normalkit.bake import bake
     from normalkit.mesh_io import load_mesh
