@@ -32,7 +32,8 @@ What one run does
    ``RayCaster.intersect``), re-traced with raw embreex ``EmbreeScene.run(..., output=1)`` in
    chunks on a thread pool over all cores (best chunk size of several, best of 5), versus
    normalkit's in-bake throughput: rays / (``normalkit.bake.bake`` on preloaded meshes minus its
-   BVH build; best of 5 bakes). The rays / tile-loop time (rasterize + trace + shade + accumulate) is shown too.
+   BVH build; best of 5 bakes). The rays / tile-loop time (rasterize + trace + shade +
+   accumulate) is shown too.
 4. A phase profile of the normalkit process: one more ``normalkit bake`` per size, run through
    ``normalkit.cli.main`` in a child with timers wrapped around its phases (see
    :func:`instrument`): start-up and imports, mesh loading, normals/tangents/UV layout, BVH
