@@ -49,8 +49,12 @@ def test_single_texel_radius_two_fills_exactly_the_disc():
     np.testing.assert_array_equal(out[~disc], image[~disc])
 
 
+@pytest.mark.parametrize("tile", [512, 7])  # one tile, or many with halos across borders
 @pytest.mark.parametrize("texels", [1, 2, 3.5, 7, math.inf])
-def test_reach_matches_scipy_distance_and_nearest_value(texels):
+def test_reach_matches_scipy_distance_and_nearest_value(texels, tile, monkeypatch):
+    import normalkit.padding as padding
+
+    monkeypatch.setattr(padding, "_TILE", tile)
     image, mask = _scene()
     out = dilate(image, mask, texels)
     dist = ndimage.distance_transform_edt(~mask)
@@ -107,9 +111,9 @@ def test_wide_image_uses_several_row_blocks(monkeypatch):
     monkeypatch.setattr(padding, "_BLOCK_TEXELS", 64)  # 1 row per block at W=40
     image, mask = _scene()
     monkeypatch.undo()
-    want = dilate(image, mask, 5)
+    want = dilate(image, mask, math.inf)
     monkeypatch.setattr(padding, "_BLOCK_TEXELS", 64)
-    np.testing.assert_array_equal(dilate(image, mask, 5), want)
+    np.testing.assert_array_equal(dilate(image, mask, math.inf), want)
 
 
 @pytest.mark.parametrize("texels", [-1, math.nan, "3", None, True])

@@ -148,8 +148,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     Cost: O(texels × samples) rays plus O(F_high) to build the Embree BVH; memory is
     about 20 bytes per texel for the output arrays (36 with colour) plus a bounded
-    per-tile working set; a whole CLI bake with padding and PNG encoding peaks near 45
-    bytes per texel (2.9 GB at 8192²).
+    per-tile working set; a whole CLI bake with padding and PNG encoding peaks near 35
+    bytes per texel (2.3 GB at 8192²).
     """
     t_start = time.perf_counter()
     log = log or (lambda msg: None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage
@@ -20,6 +21,8 @@ __all__ = ["dilate"]
 
 # Rows processed at a time when gathering, so temporaries stay ~ a few MB.
 _BLOCK_TEXELS = 1 << 20
+#: Tile side for finite padding (texels): each tile's transform stays in the caches.
+_TILE = 512
 
 
 def dilate(image: np.ndarray, mask: np.ndarray, texels: float) -> np.ndarray:
@@ -35,8 +38,8 @@ def dilate(image: np.ndarray, mask: np.ndarray, texels: float) -> np.ndarray:
         Padding width, >= 0. Every empty texel whose Euclidean distance to the
         nearest filled texel (centre to centre, in texels) is <= ``texels``
         takes that texel's value. ``math.inf`` fills every empty texel; 0
-        returns a copy. Ties between equally near filled texels are broken as
-        scipy's feature transform breaks them (deterministic).
+        returns a copy. Ties between equally near filled texels are broken by
+        scipy's feature transform (deterministically).
 
     Returns
     -------
@@ -52,20 +55,20 @@ def dilate(image: np.ndarray, mask: np.ndarray, texels: float) -> np.ndarray:
 
     Notes
     -----
-    Cost: one exact Euclidean feature transform (linear time, in C) plus one
-    vectorized gather, done in row blocks of about 1M texels. No Python loop
-    runs per texel. Measured on a shared 2-core AMD EPYC VM: about 1.5 s at
-    4096 x 4096 (of which the feature transform ~1.2 s) and 7-10 s at
-    8192 x 8192, for any ``texels``.
+    Cost: exact Euclidean feature transforms (linear time, scipy's C code) plus a
+    vectorized gather; no Python loop runs per texel. With a finite ``texels`` the
+    image is cut into tiles of ``_TILE``² texels, each transformed with a halo of
+    ``texels`` around it (the nearest filled texel within reach always lies in the
+    halo, so the result is exact), on a thread pool; tiles with nothing to fill are
+    copied. With ``math.inf`` one transform covers the whole image. Measured on a
+    shared 2-core AMD EPYC VM on spot's UV layout (half the texels filled), 16
+    texels: 0.16 s at 2048², 0.54 s at 4096², 1.4 s at 8192²; ``math.inf`` (one
+    whole-image transform): 0.39 s, 1.7 s, 7.2 s.
 
-    Memory, beyond the input and the output copy of ``image``: the feature
-    transform holds two int32 indices per texel (8 bytes per texel; 512 MiB at
-    8192 x 8192), plus the inverted mask and scipy's int8 copy of it (2 bytes
-    per texel). While converting the mask scipy briefly builds an int64 copy
-    (8 bytes per texel), freed before the indices are allocated. Peak extra
-    memory is therefore about 10 bytes per texel: ~640 MiB at 8192 x 8192,
-    ~160 MiB at 4096 x 4096. Distances are never stored for the whole image:
-    squared distances are computed per block of rows, in int64.
+    Memory, beyond the input and the output copy of ``image``: finite ``texels``,
+    a few MB per thread; ``math.inf``, the whole-image transform's two int32
+    indices per texel plus scipy's masks (about 10 bytes per texel: ~640 MiB at
+    8192²).
     """
     image = np.asarray(image)
     mask = np.asarray(mask)
@@ -88,29 +91,57 @@ def dilate(image: np.ndarray, mask: np.ndarray, texels: float) -> np.ndarray:
     if texels == 0 or mask.all() or not mask.any():
         return image.copy()
 
-    # Feature transform of the empty texels: for each texel, the (row, col) of
-    # the nearest filled texel (filled texels point at themselves).
-    # (Letting scipy allocate the int32 indices, rather than passing them in,
-    # keeps them from coexisting with scipy's temporary int64 copy of the mask.)
-    indices = ndimage.distance_transform_edt(~mask, return_distances=False, return_indices=True)
-
-    # Gather out = image[source texel] block by block through flat indices;
-    # texels beyond reach use their own index, so they keep their value.
     height, width = mask.shape
     src_image = np.ascontiguousarray(image).reshape(height * width, -1)
     out = np.empty(image.shape, image.dtype)
-    out_flat = out.reshape(height * width, -1)
-    limit2 = None if math.isinf(texels) else float(texels) ** 2
-    cols = np.arange(width, dtype=np.int64)
-    rows_per_block = max(1, _BLOCK_TEXELS // width)
-    for r0 in range(0, height, rows_per_block):
-        r1 = min(height, r0 + rows_per_block)
-        rows = np.arange(r0, r1, dtype=np.int64)[:, None]
-        src = indices[0, r0:r1] * np.int64(width) + indices[1, r0:r1]
-        if limit2 is not None:
-            dr = indices[0, r0:r1] - rows
-            dc = indices[1, r0:r1] - cols
-            far = dr * dr + dc * dc > limit2
-            src[far] = (rows * width + cols)[far]
-        np.take(src_image, src.ravel(), axis=0, out=out_flat[r0 * width : r1 * width], mode="clip")
+    if math.isinf(texels):
+        # Feature transform of the empty texels: for each texel, the (row, col) of the
+        # nearest filled texel (filled texels point at themselves). (Letting scipy
+        # allocate the int32 indices keeps them from coexisting with its int64 mask copy.)
+        indices = ndimage.distance_transform_edt(~mask, return_distances=False,
+                                                 return_indices=True)
+        rows_per_block = max(1, _BLOCK_TEXELS // width)
+        for r0 in range(0, height, rows_per_block):
+            r1 = min(height, r0 + rows_per_block)
+            _fill(out, src_image, indices[0, r0:r1], indices[1, r0:r1], r0, 0, None)
+        return out
+
+    from .rays import default_threads
+
+    halo = int(math.floor(texels))  # integer offsets of any texel within reach
+    limit2 = float(texels) ** 2
+
+    def tile(corner: tuple[int, int]) -> None:
+        r0, c0 = corner
+        r1, c1 = min(r0 + _TILE, height), min(c0 + _TILE, width)
+        wr0, wc0 = max(r0 - halo, 0), max(c0 - halo, 0)
+        window = mask[wr0:min(r1 + halo, height), wc0:min(c1 + halo, width)]
+        if mask[r0:r1, c0:c1].all() or not window.any():
+            out[r0:r1, c0:c1] = image[r0:r1, c0:c1]
+            return
+        idx = ndimage.distance_transform_edt(~window, return_distances=False,
+                                             return_indices=True)
+        sub = np.s_[r0 - wr0:r1 - wr0, c0 - wc0:c1 - wc0]
+        _fill(out, src_image, idx[0][sub] + wr0, idx[1][sub] + wc0, r0, c0, limit2)
+
+    corners = [(r, c) for r in range(0, height, _TILE) for c in range(0, width, _TILE)]
+    with ThreadPoolExecutor(min(default_threads(), len(corners))) as pool:
+        list(pool.map(tile, corners))  # scipy's transform releases the GIL
     return out
+
+
+def _fill(out: np.ndarray, src_image: np.ndarray, feat_r: np.ndarray, feat_c: np.ndarray,
+          r0: int, c0: int, limit2: float | None) -> None:
+    """out[block] = image at the feature texels (absolute rows ``feat_r``, columns
+    ``feat_c``) of the block at (r0, c0); texels whose feature lies farther than
+    √limit2 keep their own value."""
+    height, width = feat_r.shape
+    image_width = out.shape[1]
+    rows = np.arange(r0, r0 + height, dtype=np.int64)[:, None]
+    cols = np.arange(c0, c0 + width, dtype=np.int64)
+    src = feat_r.astype(np.int64) * image_width + feat_c
+    if limit2 is not None:
+        far = (feat_r - rows) ** 2 + (feat_c - cols) ** 2 > limit2
+        src[far] = (rows * image_width + cols)[far]
+    block = out[r0:r0 + height, c0:c0 + width]
+    block[...] = np.take(src_image, src.ravel(), axis=0).reshape(block.shape)
