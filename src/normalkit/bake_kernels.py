@@ -40,10 +40,10 @@ def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
 
     First moves samples on (or outside) a triangle's edge ``inset`` (barycentric) inside
     it, in place in ``weights`` ((3, N) barycentrics, one row per corner), so shading
-    later reads the same point. Without a
-    cage (``cage_col`` −1) the ray starts at P + extrusion·N̂, runs along −N̂ and ends
-    ``max_depth`` below P; with one it starts at the cage point, runs through P and ends
-    ``max_depth`` beyond it. Writes ``origins``/``directions`` (N, 3) and ``tfar`` (N,).
+    later reads the same point. Without a cage (``cage_col`` −1) the ray starts at
+    P + extrusion·N̂, runs along −N̂ and ends ``max_depth`` below P; with one it starts
+    at the cage point, runs through P and ends ``max_depth`` beyond it. Writes
+    ``origins``/``directions`` (N, 3) and ``tfar`` (N,).
     """
     for i in range(face.shape[0]):
         w0, w1, w2 = weights[0, i], weights[1, i], weights[2, i]
