@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import inline, kernel
-from .tspace import encode_tangent
+from .tspace import encode_tangent, unit3
 
 
 @inline
@@ -21,16 +21,6 @@ def _lerp3(attrs, f, col, w0, w1, w2):
     return (w0 * attrs[f, 0, col] + w1 * attrs[f, 1, col] + w2 * attrs[f, 2, col],
             w0 * attrs[f, 0, col + 1] + w1 * attrs[f, 1, col + 1] + w2 * attrs[f, 2, col + 1],
             w0 * attrs[f, 0, col + 2] + w1 * attrs[f, 1, col + 2] + w2 * attrs[f, 2, col + 2])
-
-
-@inline
-def _unit3(x, y, z):
-    """(x, y, z) scaled to unit length; a zero vector stays zero."""
-    length = np.sqrt(x * x + y * y + z * z)
-    if length == 0:
-        return x, y, z
-    inv = 1.0 / length
-    return x * inv, y * inv, z * inv
 
 
 @kernel
@@ -56,7 +46,7 @@ def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
         f = face[i]
         px, py, pz = _lerp3(attrs, f, 0, w0, w1, w2)
         nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
-        nx, ny, nz = _unit3(nx, ny, nz)
+        nx, ny, nz = unit3(nx, ny, nz)
         if cage_col < 0:
             origins[i, 0] = px + extrusion * nx
             origins[i, 1] = py + extrusion * ny
@@ -124,7 +114,7 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
                     + w2 * attrs[f, 2, tangent_col + 3])
             hx, hy, hz = encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign)
         else:
-            hx, hy, hz = _unit3(hx, hy, hz)
+            hx, hy, hz = unit3(hx, hy, hz)
         acc[tex, 0] += hx
         acc[tex, 1] += hy
         acc[tex, 2] += hz
@@ -133,7 +123,7 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
     for r in range(rows):
         for c in range(width):
             tex = r * width + c
-            x, y, z = _unit3(np.float64(acc[tex, 0]), np.float64(acc[tex, 1]),
+            x, y, z = unit3(np.float64(acc[tex, 0]), np.float64(acc[tex, 1]),
                              np.float64(acc[tex, 2]))
             if n_hit[tex] == 0 or x == y == z == 0:
                 x, y, z = 0.0, 0.0, flat_z

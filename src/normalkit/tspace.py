@@ -52,6 +52,17 @@ def tangent_to_world(x: np.ndarray, t: np.ndarray, n: np.ndarray,
 
 
 @inline
+def unit3(x, y, z):
+    """(x, y, z) scaled to unit length; a zero vector stays zero. Compiled; kernels
+    inline it."""
+    length = np.sqrt(x * x + y * y + z * z)
+    if length == 0:
+        return x, y, z
+    inv = 1.0 / length
+    return x * inv, y * inv, z * inv
+
+
+@inline
 def encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign):
     """One mesh-frame normal h into tangent space: the exact inverse of the decode.
 
@@ -72,11 +83,7 @@ def encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign):
     x = n2 * th - nt * nh
     y = s * ((ny * tz - nz * ty) * hx + (nz * tx - nx * tz) * hy + (nx * ty - ny * tx) * hz)
     z = t2 * nh - nt * th
-    length = np.sqrt(x * x + y * y + z * z)
-    if length == 0:
-        return 0.0, 0.0, 0.0
-    inv = 1.0 / length
-    return x * inv, y * inv, z * inv
+    return unit3(x, y, z)
 
 
 @kernel
