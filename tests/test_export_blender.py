@@ -30,8 +30,6 @@ half floats). Interpolation stays the importer's Linear (from our sampler).
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -187,7 +185,7 @@ if params.get("bake_size"):
     arrays["pixels"] = px.reshape(h, w, 4)
 
 np.savez(os.path.join(out_dir, "arrays.npz"), **arrays)
-with open(os.path.join(out_dir, "info.json"), "w") as f:
+with open(os.path.join(out_dir, "result.json"), "w") as f:
     json.dump(info, f)
 '''
 
@@ -200,20 +198,12 @@ def _run_child(path: Path, *, tangents: bool = False, bake_size: int | None = No
     """Import ``path`` in a Blender subprocess; ``merge`` is the glTF importer's
     ``merge_vertices`` (default False, as in Blender's UI)."""
     with tempfile.TemporaryDirectory(prefix="nk_export_blender_") as tmp:
-        pfile = Path(tmp) / "params.json"
-        pfile.write_text(json.dumps({"path": str(Path(path).resolve()), "tangents": tangents,
-                                     "bake_size": bake_size, "merge": merge}))
-        env = dict(os.environ)
-        env.setdefault("PYTHONHASHSEED", "0")
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(pfile)], capture_output=True,
-                              text=True, timeout=900, env=env, cwd=tmp)
-        if proc.returncode != 0 or not (Path(tmp) / "info.json").is_file():
-            tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-30:])
-            raise RuntimeError(f"Blender subprocess failed (exit {proc.returncode}):\n{tail}")
-        info = json.loads((Path(tmp) / "info.json").read_text())
+        params = {"path": str(Path(path).resolve()), "tangents": tangents,
+                  "bake_size": bake_size, "merge": merge}
+        info = br.run_blender(_CHILD, params, Path(tmp), timeout=900)
         with np.load(Path(tmp) / "arrays.npz") as z:
             arrays = {k: z[k] for k in z.files}
-    return {"info": info, **arrays, "stdout": proc.stdout}
+    return {"info": info, **arrays}
 
 
 def _glb_corners(path: Path):
