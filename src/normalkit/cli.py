@@ -11,6 +11,7 @@ add a module to ``COMMAND_MODULES`` to add a command.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -39,6 +40,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: What to do about an operating-system error, by errno.
+_OS_FIXES = {
+    errno.ENOSPC: "free some space or choose another folder",
+    errno.EDQUOT: "free some space or choose another folder",
+    errno.EACCES: "check the permissions or choose another folder",
+    errno.EPERM: "check the permissions or choose another folder",
+    errno.EROFS: "it is on a read-only file system; choose another folder",
+    errno.ENOENT: "check that the folder exists and is a normal folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder; give a file name",
+    errno.ENAMETOOLONG: "use a shorter name",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for an OSError: the path, what the system said, and the fix."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = f"'{exc.filename}': " if exc.filename else ""
+    fix = _OS_FIXES.get(exc.errno)
+    return f"{where}{what.rstrip('.')}" + (f"; {fix}" if fix else "")
+
+
+def describe_memory_error(exc: MemoryError) -> str:
+    """One line for a MemoryError (numpy's names the size it could not allocate)."""
+    what = str(exc).split(" for an array")[0].strip() or "an allocation failed"
+    return (f"out of memory: {what[0].lower()}{what[1:]}; use a smaller --size, fewer "
+            "threads or samples, or free some memory")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -46,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except NormalkitError as exc:
         print(f"normalkit: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError as exc:
+        print(f"normalkit: error: {describe_memory_error(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"normalkit: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("normalkit: interrupted", file=sys.stderr)
