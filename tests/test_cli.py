@@ -77,7 +77,7 @@ def test_32_bit_exr(files, tmp_path, capsys):
     ("size0", ["--size", "0"], "positive"),
     ("size-", ["--size", "-8"], "positive"),
     ("badout", ["OUT=nodir/n.png"], "does not exist"),
-    ("badext", ["OUT=n.jpgx"], "unknown image format"),
+    ("badext", ["OUT=n.jpgx"], "unknown image extension"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_file(files, tmp_path, capsys, case, extra, match):
     high, low, out = files / "high.ply", files / "low.obj", tmp_path / "n.png"

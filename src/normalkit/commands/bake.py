@@ -5,49 +5,34 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..errors import NormalkitError
-from .common import log, padding_arg
-
-
-def _output_bits(path: Path, bits: int | None) -> int:
-    """The map's bit depth: ``bits``, or the extension's natural one (16 for PNG, 32 for
-    EXR/TIFF); imageio.bits_to_extension checks that the extension can hold it."""
-    from ..imageio import IMAGE_FORMATS, bits_to_extension
-
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_FORMATS:
-        raise NormalkitError(
-            f"'{path}': unknown image format '{suffix}' (use .png for 8/16-bit, "
-            ".exr or .tif for 32-bit float)")
-    if bits is None:
-        bits = 16 if suffix == ".png" else 32
-    bits_to_extension(bits, path)
-    return bits
+from .common import image_output, log, padding_arg, write_images
 
 
 def run(args) -> int:
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..bake import bake
     from ..encode import encode_normals
-    from ..imageio import write_image
 
     out = Path(args.output)
-    bits = _output_bits(out, args.bits)
-    check_writable(out)
-    for extra in (args.miss_mask, args.mask):
+    bits = args.bits or (16 if out.suffix.lower() == ".png" else 32)
+    image_output(out, bits)
+    for label, extra in (("--miss-mask", args.miss_mask), ("--mask", args.mask)):
         if extra:
-            check_writable(extra)
+            image_output(extra, 8, label)
+    check_outputs({"-o": out, "--miss-mask": args.miss_mask, "--mask": args.mask},
+                  {"HIGH": args.high, "LOW": args.low, "--cage": args.cage})
     t0 = time.perf_counter()
     result = bake(args.high, args.low, size=args.size, width=args.width, height=args.height,
                   space=args.space, samples=args.samples, extrusion=args.extrusion,
                   max_distance=args.max_distance, cage=args.cage, padding=args.padding,
                   hard_angle=args.hard_angle, threads=args.threads,
                   progress=not args.quiet, log=log)
-    write_image(out, encode_normals(result.normals, bits, directx=args.directx))
+    pending = [(out, encode_normals(result.normals, bits, directx=args.directx))]
     if args.miss_mask:
-        write_image(args.miss_mask, result.misses.astype("uint8") * 255)
+        pending.append((args.miss_mask, result.misses.astype("uint8") * 255))
     if args.mask:
-        write_image(args.mask, result.coverage.astype("uint8") * 255)
+        pending.append((args.mask, result.coverage.astype("uint8") * 255))
+    write_images(pending)
     seconds = time.perf_counter() - t0
     print(f"{result.summary()}; wrote {out} ({bits}-bit) in {seconds:.2f} s total")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 
 def log(msg: str) -> None:
@@ -24,3 +25,32 @@ def padding_arg(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError("padding must be ≥ 0")
     return value
+
+
+def image_output(path, bits: int | None, label: str = "-o") -> None:
+    """Before any work: ``path`` is an image file name whose format holds ``bits`` (any
+    depth when None)."""
+    from ..errors import NormalkitError
+    from ..imageio import IMAGE_FORMATS, READ_ONLY_FORMATS, bits_to_extension
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        hint = " (it can be read, not written)" if suffix in READ_ONLY_FORMATS else ""
+        raise NormalkitError(
+            f"cannot write {label} '{path}': unknown image extension '{suffix or '(none)'}'"
+            f"{hint}; use one of {', '.join(IMAGE_FORMATS)}")
+    if bits is not None:
+        bits_to_extension(bits, path)
+
+
+def write_images(pending) -> None:
+    """Write (path, image) pairs so that all files appear together, or none: each goes
+    to a temporary file first, and the renames happen only once every write succeeded."""
+    import contextlib
+
+    from ..atomic import atomic_path
+    from ..imageio import write_image
+
+    with contextlib.ExitStack() as stack:
+        for path, image in pending:
+            write_image(stack.enter_context(atomic_path(path)), image)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .common import image_output
 from .map_convert import depth_name, output_bits, read_map, texel_bits, write_map
 
 
 def run(args) -> int:
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..blend import blend_normals
 
     out = Path(args.output)
-    check_writable(out)
+    image_output(out, args.bits)
+    check_outputs({"-o": out}, {"BASE": args.base, "DETAIL": args.detail})
     t0 = time.perf_counter()
     base, texels = read_map(args.base, directx=args.directx, space="tangent")
     detail, _ = read_map(args.detail, directx=args.directx, space="tangent")

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ..errors import NormalkitError
+from .common import image_output
 
 _DEPTHS = {"uint8": 8, "uint16": 16}
 
@@ -64,7 +65,7 @@ def depth_name(bits: int) -> str:
 
 
 def run(args) -> int:
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..convert import convert_texels, parse_swizzle
     from ..imageio import read_image, write_image
     from ..validate import check_normal_map
@@ -75,7 +76,8 @@ def run(args) -> int:
     if args.swizzle is not None:
         parse_swizzle(args.swizzle)
     out = Path(args.output)
-    check_writable(out)
+    image_output(out, args.bits)
+    check_outputs({"-o": out}, {"INPUT": args.input})
     t0 = time.perf_counter()
     texels = read_image(args.input)
     check_normal_map(texels, name=f"'{args.input}'")

@@ -33,12 +33,12 @@ def read_height(path):
 def run_height2normal(args) -> int:
     import numpy as np
 
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..height import height_to_normal
 
     out = Path(args.output)
-    check_writable(out)
     bits = output_bits(out, args.bits, 16)
+    check_outputs({"-o": out}, {"HEIGHT": args.height})
     t0 = time.perf_counter()
     h = read_height(args.height)
     n = height_to_normal(h, strength=args.strength, filter=args.filter,
@@ -55,12 +55,12 @@ def run_height2normal(args) -> int:
 def run_normal2height(args) -> int:
     import numpy as np
 
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..height import normal_to_height
     from ..imageio import write_image
 
     out = Path(args.output)
-    check_writable(out)
+    check_outputs({"-o": out}, {"NORMAL": args.normal})
     suffix = out.suffix.lower()
     bits = output_bits(out, args.bits, 32)
     t0 = time.perf_counter()

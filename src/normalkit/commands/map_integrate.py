@@ -89,7 +89,7 @@ def _camera(args):
 def run_integrate(args) -> int:
     import numpy as np
 
-    from ..atomic import atomic_path, check_writable
+    from ..atomic import atomic_path, check_outputs
     from ..imageio import write_image
     from ..integrate import integrate_normals
     from .map_convert import read_map
@@ -98,7 +98,7 @@ def run_integrate(args) -> int:
     if out.suffix.lower() not in DEPTH_OUTPUTS:
         raise NormalkitError(f"cannot write depth to '{out}': use one of "
                              f"{', '.join(DEPTH_OUTPUTS)} (float32)")
-    check_writable(out)
+    check_outputs({"-o": out}, {"NORMALS": args.normals, "--mask": args.mask, "--K": args.K})
     K = _camera(args)
     if args.median_depth is not None and not (
             np.isfinite(args.median_depth) and (args.median_depth > 0 or args.orthographic)):
@@ -141,15 +141,15 @@ def run_integrate(args) -> int:
 def run_depth2normal(args) -> int:
     import numpy as np
 
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..depth import depth_to_normals
     from ..encode import encode_normals
     from ..imageio import write_image
     from .map_convert import depth_name, output_bits
 
     out = Path(args.output)
-    check_writable(out)
     bits = output_bits(out, args.bits, 16)
+    check_outputs({"-o": out}, {"DEPTH": args.depth, "--mask": args.mask, "--K": args.K})
     K = _camera(args)
     t0 = time.perf_counter()
     depth = read_depth(args.depth)

@@ -5,23 +5,24 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import log
-from .map_convert import depth_name, output_bits, read_map, texel_bits, write_map
+from .common import image_output, log, write_images
+from .map_convert import depth_name, output_bits, read_map, texel_bits
 
 _FILL = {"keep": None, "flat": (0.0, 0.0, 1.0), "zero": (0.0, 0.0, 0.0)}
 
 
 def _run(args, to_object: bool) -> int:
-    from ..atomic import check_writable
-    from ..imageio import write_image
+    from ..atomic import check_outputs
+    from ..encode import encode_normals
     from ..mesh_io import load_mesh
     from ..normals import ensure_normals
     from ..spaces import object_to_tangent, tangent_to_object
 
     out = Path(args.output)
-    check_writable(out)
+    image_output(out, args.bits)
     if args.mask:
-        check_writable(args.mask)
+        image_output(args.mask, 8, "--mask")
+    check_outputs({"-o": out, "--mask": args.mask}, {"MESH": args.mesh, "MAP": args.map})
     t0 = time.perf_counter()
     mesh = ensure_normals(load_mesh(args.mesh), hard_angle=args.hard_angle, log=log)
     src, texels = read_map(args.map, directx=args.directx and to_object,
@@ -29,9 +30,10 @@ def _run(args, to_object: bool) -> int:
     bits = output_bits(out, args.bits, texel_bits(texels))
     convert = tangent_to_object if to_object else object_to_tangent
     result, mask = convert(src, mesh, fill=_FILL[args.fill], log=log)
-    write_map(out, result, bits, directx=args.directx and not to_object)
+    pending = [(out, encode_normals(result, bits, directx=args.directx and not to_object))]
     if args.mask:
-        write_image(args.mask, mask.astype("uint8") * 255)
+        pending.append((args.mask, mask.astype("uint8") * 255))
+    write_images(pending)
     what = "tangent → object" if to_object else "object → tangent (MikkTSpace)"
     print(f"{args.map} → {out}: {what} on {mesh.name} ({mesh.n_faces:,} faces), "
           f"{src.shape[1]}x{src.shape[0]}, {int(mask.sum()):,} texels in the UV layout "
