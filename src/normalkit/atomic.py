@@ -101,17 +101,19 @@ def _named(items) -> list[tuple[str, Path]]:
     return [(label, Path(p)) for label, p in items if p is not None]
 
 
-def _refuse_inputs(out_label: str, out: Path, inputs: list[tuple[str, Path]]) -> None:
+def _refuse_inputs(out_label: str, out: Path, inputs: list[tuple[str, Path]],
+                   fix: str = "give another output name") -> None:
     for in_label, inp in inputs:
         if same_file(out, inp):
             raise NormalkitError(
                 f"{out_label} '{out}' is {in_label} '{inp}': normalkit never overwrites an "
-                "input; give another output name")
+                f"input; {fix}")
 
 
 def check_outputs(outputs: Mapping[str, PathLike | None] | Iterable,
                   inputs: Mapping[str, PathLike | None] | Iterable = (), *,
-                  folder: PathLike | None = None) -> list[Path]:
+                  folder: PathLike | None = None,
+                  fix: str = "give another output name") -> list[Path]:
     """Check a command's output files before any work.
 
     Parameters
@@ -124,6 +126,8 @@ def check_outputs(outputs: Mapping[str, PathLike | None] | Iterable,
         The files the command reads (None entries skipped).
     folder : path, optional
         The output folder the files go into (checked with :func:`check_folder`).
+    fix : str
+        What the message tells the user to do when an output is an input.
 
     Returns the output paths. Raises NormalkitError when an output is an input, two
     outputs share a path, or an output cannot be created.
@@ -134,7 +138,7 @@ def check_outputs(outputs: Mapping[str, PathLike | None] | Iterable,
         folder = check_folder(folder)
         outs = [(label, folder / p) for label, p in outs]
     for k, (label, out) in enumerate(outs):
-        _refuse_inputs(label, out, ins)
+        _refuse_inputs(label, out, ins, fix)
         for other_label, other in outs[:k]:
             if same_file(out, other):
                 raise NormalkitError(f"{other_label} and {label} are both '{out}'; give each "

@@ -36,12 +36,9 @@ with the same rays, e.g. Blender's "Cage Object") and ``report.json``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_folder, check_outputs
 from .errors import NormalkitError
 from .mesh import Mesh, _normalize, weld_positions
 
@@ -114,6 +112,7 @@ class ReduceResult:
 
 
 def _check_args(space, samples, size, hard_angle) -> None:
+    from .normals import check_hard_angle
     from .raster import SAMPLE_COUNTS
 
     if space not in SPACES:
@@ -122,18 +121,14 @@ def _check_args(space, samples, size, hard_angle) -> None:
         raise NormalkitError(f"samples must be one of {SAMPLE_COUNTS}, got {samples!r}")
     if isinstance(size, bool) or int(size) != size or not 16 <= size <= 32768:
         raise NormalkitError(f"size must be a texture size in [16, 32768], got {size!r}")
-    if not 0 <= float(hard_angle) <= 180:
-        raise NormalkitError(f"hard_angle must be in [0, 180] degrees, got {hard_angle!r}")
+    check_hard_angle(hard_angle)
 
 
-def _check_outdir(outdir: Path) -> None:
-    if outdir.exists() and not outdir.is_dir():
-        raise NormalkitError(f"cannot write into '{outdir}': it is a file; give a folder")
-    parent = outdir.parent if str(outdir.parent) else Path(".")
-    if not parent.is_dir():
-        raise NormalkitError(f"cannot create '{outdir}': folder '{parent}' does not exist")
-    if not os.access(parent, os.W_OK) or (outdir.is_dir() and not os.access(outdir, os.W_OK)):
-        raise NormalkitError(f"cannot write into '{outdir}': permission denied")
+def output_names(asset: str, space: str) -> list[str]:
+    """The files :func:`reduce` may write into its folder, for asset name ``asset``."""
+    normal = f"{asset}_normal.png" if space == "tangent" else f"{asset}_normal_object.png"
+    return [f"{asset}.glb", f"{asset}.obj", f"{asset}.mtl", normal, f"{asset}_basecolor.png",
+            f"{asset}_cage.obj", "report.json"]
 
 
 def _asset_name(name: str | None, high_name: str) -> str:
@@ -206,8 +201,9 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     ------
     NormalkitError
         Bad arguments (checked before any work: a face target of zero, below zero or
-        above the input's count, …), unreadable input, unwritable ``outdir``. Nothing
-        is left in ``outdir`` then.
+        above the input's count, …), unreadable input, unwritable ``outdir``, or an
+        output file that would replace the input (``high`` inside ``outdir`` under an
+        output's name). Nothing is left in ``outdir`` then.
 
     Notes
     -----
@@ -215,7 +211,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     triangles, the bake ≈1 s per million rays on 2 cores plus ≈1 s per million
     high-poly triangles for its BVH; PNG encoding ≈0.5 s per 2048² 16-bit map.
     """
-    from .bake import _as_mesh
+    from .bake import _as_mesh, check_threads
     from .decimate import decimate, target_faces
     from .mesh_io import save_obj
     from .normals import smooth_normals
@@ -226,20 +222,24 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     log = log or (lambda msg: None)
     say = log if progress else (lambda msg: None)
     _check_args(space, samples, size, hard_angle)
+    check_threads(threads)
     size = int(size)
     outdir = Path(outdir)
-    _check_outdir(outdir)
     seconds = {}
-
     t0 = time.perf_counter()
     if isinstance(high, (str, os.PathLike)):
+        inputs, high_name = {"HIGH": high}, Path(high).name
+    else:
+        high = _as_mesh(high, "high-poly")
+        inputs, high_name = {}, high.name
+    asset = _asset_name(name, high_name)
+    check_outputs([("output", n) for n in output_names(asset, space)], inputs, folder=outdir,
+                  fix="choose another output folder or --name")
+    if inputs:
         from .mesh_io import load_mesh
 
         high = load_mesh(high, log=log)
-    else:
-        high = _as_mesh(high, "high-poly")
     target = target_faces(high.n_faces, faces, ratio)  # fail before any work
-    asset = _asset_name(name, high.name)
     if high.normals is None:
         log(f"{high.name}: has no normals; using smooth normals split at edges sharper than "
             f"{hard_angle:g}° (--hard-angle)")
@@ -247,77 +247,64 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     seconds["load"] = time.perf_counter() - t0
 
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name or 'out'}.", suffix=".partial",
-                                    dir=outdir.parent if str(outdir.parent) else "."))
-    except OSError as exc:
-        raise NormalkitError(f"cannot create a work folder beside '{outdir}': "
-                             f"{exc.strerror}") from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would become outdir's mode
-        t0 = time.perf_counter()
-        say(f"decimating {high.n_faces:,} → {target:,} triangles …")
-        low, dinfo = decimate(high, faces=target, log=log)
-        seconds["decimate"] = time.perf_counter() - t0
+        with atomic_folder(outdir, inputs) as tmp:
+            t0 = time.perf_counter()
+            say(f"decimating {high.n_faces:,} → {target:,} triangles …")
+            low, dinfo = decimate(high, faces=target, log=log)
+            seconds["decimate"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        say(f"unwrapping {low.n_faces:,} triangles for {size}² …")
-        low, uinfo = unwrap(low, size=size, hard_angle=float(hard_angle), log=log)
-        seconds["unwrap"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            say(f"unwrapping {low.n_faces:,} triangles for {size}² …")
+            low, uinfo = unwrap(low, size=size, hard_angle=float(hard_angle), log=log)
+            seconds["unwrap"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        extrusion = RAY_FACTOR * dinfo.max_outside + RAY_MARGIN * dinfo.diagonal
-        depth = RAY_FACTOR * dinfo.max_inside + RAY_MARGIN * dinfo.diagonal
-        cage = projection_cage(low, extrusion)
-        result, second = _bake_two_passes(high, low, cage, extrusion, depth, log, size=size,
-                                          space=space, samples=samples, threads=threads,
-                                          progress=progress, color=high.has_color)
-        seconds["bake"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            extrusion = RAY_FACTOR * dinfo.max_outside + RAY_MARGIN * dinfo.diagonal
+            depth = RAY_FACTOR * dinfo.max_inside + RAY_MARGIN * dinfo.diagonal
+            cage = projection_cage(low, extrusion)
+            result, second = _bake_two_passes(high, low, cage, extrusion, depth, log, size=size,
+                                              space=space, samples=samples, threads=threads,
+                                              progress=progress, color=high.has_color)
+            seconds["bake"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        say("writing maps, GLB and OBJ …")
-        files = _export(tmp, asset, low, result, space, log)
-        files["cage"] = tmp / f"{asset}_cage.obj"
-        save_obj(cage, files["cage"])
+            t0 = time.perf_counter()
+            say("writing maps, GLB and OBJ …")
+            files = _export(tmp, asset, low, result, space, log)
+            files["cage"] = tmp / f"{asset}_cage.obj"
+            save_obj(cage, files["cage"])
 
-        cores = threads or default_threads()
-        stats = result.stats
-        report = {
-            "normalkit": _version(),
-            "name": asset,
-            "input": high.name,
-            "triangles_in": dinfo.faces_in,
-            "triangles_out": low.n_faces,
-            "target_faces": target,
-            "texels": stats["texels"],
-            "misses": stats["miss_texels"],
-            "decimation": dinfo.to_dict(),
-            "unwrap": uinfo.to_dict(),
-            "bake": {"size": size, "space": space, "samples": samples,
-                     "color": result.color is not None, "rays": stats["rays"],
-                     "ray_misses": stats["ray_misses"], "miss_texels": stats["miss_texels"],
-                     "texels": stats["texels"], "cage_extrusion": extrusion,
-                     "max_distance": depth, "padding": "infinite",
-                     "overlap_texels": stats["overlap_texels"], "second_pass": second},
-            "files": {k: p.name for k, p in files.items()},
-            "seconds": {},
-            "machine": {"cores": cores, "load_average": list(os.getloadavg())},
-        }
-        files["report"] = tmp / "report.json"
-        report["files"]["report"] = "report.json"
-        seconds["export"] = time.perf_counter() - t0
-        seconds["total"] = time.perf_counter() - t_start
-        report["seconds"] = {k: round(v, 4) for k, v in seconds.items()}
-        files["report"].write_text(json.dumps(report, indent=2) + "\n")
-        _commit(tmp, outdir)
+            cores = threads or default_threads()
+            stats = result.stats
+            report = {
+                "normalkit": _version(),
+                "name": asset,
+                "input": high.name,
+                "triangles_in": dinfo.faces_in,
+                "triangles_out": low.n_faces,
+                "target_faces": target,
+                "texels": stats["texels"],
+                "misses": stats["miss_texels"],
+                "decimation": dinfo.to_dict(),
+                "unwrap": uinfo.to_dict(),
+                "bake": {"size": size, "space": space, "samples": samples,
+                         "color": result.color is not None, "rays": stats["rays"],
+                         "ray_misses": stats["ray_misses"], "miss_texels": stats["miss_texels"],
+                         "texels": stats["texels"], "cage_extrusion": extrusion,
+                         "max_distance": depth, "padding": "infinite",
+                         "overlap_texels": stats["overlap_texels"], "second_pass": second},
+                "files": {k: p.name for k, p in files.items()},
+                "seconds": {},
+                "machine": {"cores": cores, "load_average": list(os.getloadavg())},
+            }
+            files["report"] = tmp / "report.json"
+            report["files"]["report"] = "report.json"
+            seconds["export"] = time.perf_counter() - t0
+            seconds["total"] = time.perf_counter() - t_start
+            report["seconds"] = {k: round(v, 4) for k, v in seconds.items()}
+            files["report"].write_text(json.dumps(report, indent=2) + "\n")
     except OSError as exc:  # disk full, permissions changed meanwhile, …
-        shutil.rmtree(tmp, ignore_errors=True)
         raise NormalkitError(f"cannot write the asset into '{outdir}': {exc.strerror or exc}; "
                              "free some space or choose another folder") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     files = {k: outdir / p.name for k, p in files.items()}
     seconds["total"] = time.perf_counter() - t_start
     return ReduceResult(outdir=outdir, files=files, report=report, seconds=seconds, low=low,
@@ -410,22 +397,6 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
                log=log)
     files["mtl"] = tmp / f"{asset}.mtl"
     return files
-
-
-def _commit(tmp: Path, outdir: Path) -> None:
-    """Move the finished files from ``tmp`` into ``outdir``.
-
-    A new ``outdir`` is one atomic rename of ``tmp``. Into an existing folder each file is
-    moved by its own atomic rename (same file system), after all of them were complete.
-    """
-    if not outdir.exists():
-        with contextlib.suppress(OSError):
-            os.replace(tmp, outdir)
-            return
-        outdir.mkdir()
-    for item in sorted(tmp.iterdir()):
-        os.replace(item, outdir / item.name)
-    tmp.rmdir()
 
 
 def _version() -> str:

@@ -47,7 +47,7 @@ def _read_color_map(path):
 
 
 def run(args) -> int:
-    from ..atomic import check_writable
+    from ..atomic import check_outputs
     from ..export import export_glb, export_obj
     from ..mesh_io import load_mesh
 
@@ -65,9 +65,8 @@ def run(args) -> int:
         raise NormalkitError(
             "--directx only applies to .glb (the map is re-encoded with OpenGL green); "
             "an OBJ references MAP as is: flip its green channel first, or export .glb")
-    check_writable(out)
-    if suffix == ".obj":
-        check_writable(out.with_suffix(".mtl"))
+    check_outputs({"-o": out, "its material file": out.with_suffix(".mtl") if suffix == ".obj"
+                   else None}, {"LOW": args.low, "MAP": args.map, "--color": args.color})
     for label, p in (("map", args.map), ("colour texture", args.color)):
         if p is not None and not Path(p).is_file():
             raise NormalkitError(f"cannot read {label} '{p}': no such file")

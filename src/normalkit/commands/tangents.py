@@ -12,7 +12,7 @@ from .common import log
 def run(args) -> int:
     import numpy as np
 
-    from ..atomic import atomic_path
+    from ..atomic import atomic_path, check_outputs
     from ..mesh_io import load_mesh
     from ..normals import ensure_normals
     from ..tangents import compute_tangents
@@ -20,6 +20,7 @@ def run(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".npy":
         raise NormalkitError(f"'{out}': tangents are written as .npy")
+    check_outputs({"-o": out}, {"MESH": args.mesh})
     mesh = ensure_normals(load_mesh(args.mesh), hard_angle=args.hard_angle, log=log)
     mesh.require_uvs()
     t0 = time.perf_counter()
