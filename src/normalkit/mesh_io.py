@@ -224,7 +224,19 @@ def _visual_colors(tm, faces, linear: bool):
             image = getattr(material, "image", None)
         if image is not None:
             texture = np.ascontiguousarray(np.asarray(image.convert("RGBA"), np.uint8))
+            if _is_placeholder(texture):
+                texture = None
     return colors, texture
+
+
+def _is_placeholder(texture: np.ndarray) -> bool:
+    """True for the 2×2 one-colour image trimesh makes up for a mesh with UVs but no
+    material (``trimesh.visual.material.empty_material``): not the file's colour."""
+    if texture.shape != (2, 2, 4):
+        return False
+    from trimesh.visual.material import color_image
+
+    return bool(np.array_equal(texture, np.asarray(color_image().convert("RGBA"))))
 
 
 def _scene_parts(scene, linear: bool = False):
