@@ -74,8 +74,9 @@ def test_32_bit_exr(files, tmp_path, capsys):
     ("unknown", ["HIGH=unknown.xyz"], "unknown mesh format"),
     ("missing", ["HIGH=missing.obj"], "no such file"),
     ("cage", ["--cage", "cage_bad.obj"], "topology"),
-    ("size0", ["--size", "0"], "positive"),
-    ("size-", ["--size", "-8"], "positive"),
+    ("size0", ["--size", "0"], "from 16 to 32768"),
+    ("size-", ["--size", "-8"], "from 16 to 32768"),
+    ("width_alone", ["--width", "512"], "--width needs --height"),
     ("badout", ["OUT=nodir/n.png"], "does not exist"),
     ("badext", ["OUT=n.jpgx"], "unknown image extension"),
 ])

@@ -27,6 +27,7 @@ own rows of the output. All of these release the GIL.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,8 +37,10 @@ import numpy as np
 
 from .bake_kernels import setup_rays, shade_tile
 from .errors import NormalkitError
+from .limits import check_memory
 from .mesh import Mesh
-from .normals import ensure_normals
+from .normals import check_hard_angle, ensure_normals
+from .plural import count
 from .progress import progress_bar
 from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster, default_threads
@@ -81,7 +84,7 @@ class BakeResult:
         return (f"{s['width']}×{s['height']} {self.space}-space map: {s['texels']:,} texels, "
                 f"{s['samples']} samples/texel, {rays:,} rays, {s['ray_misses']:,} misses "
                 f"({miss_pct:.2f}%), {s['miss_texels']:,} texels unfilled, "
-                f"{s['seconds']:.2f} s on {s['threads']} threads")
+                f"{s['seconds']:.2f} s on {count(s['threads'], 'thread')}")
 
 
 def _as_mesh(m, label: str) -> Mesh:
@@ -95,14 +98,80 @@ def _as_mesh(m, label: str) -> Mesh:
 
 
 def _check_size(size, width, height) -> tuple[int, int]:
-    w = size if width is None else width
-    h = size if height is None else height
-    for name, v in (("width", w), ("height", h)):
-        if v is None or int(v) != v or int(v) <= 0:
-            raise NormalkitError(f"texture {name} must be a positive integer, got {v!r}")
-        if int(v) > 32768:
-            raise NormalkitError(f"texture {name} {v} is larger than 32768")
-    return int(w), int(h)
+    from .limits import check_size
+
+    return (check_size(size if width is None else width, "texture width"),
+            check_size(size if height is None else height, "texture height"))
+
+
+def _number(value, name: str, rule: str, ok) -> float:
+    """``value`` as a float if ``ok(float)``; else NormalkitError "NAME must be RULE"."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not ok(v):
+        raise NormalkitError(f"{name} must be {rule}, got {value!r}")
+    return v
+
+
+#: Peak memory of a bake, measured (spot onto itself, 16-bit PNG, 4 samples: 0.30 GB at
+#: 1024², 0.41 at 2048², 0.83 at 4096²; 2.3 GB at 8192² for a 2M-triangle high-poly):
+#: about 33 bytes per texel over a fixed 0.3 GB, rounded up here to keep a margin.
+PEAK_BYTES_PER_TEXEL = 40
+PEAK_BYTES_PER_TEXEL_COLOR = 24  # the linear RGBA accumulator and its padding copy
+PEAK_BYTES_FIXED = 400 << 20  # interpreter, Numba, Embree and the meshes of a typical job
+
+
+def peak_bytes(width: int, height: int, color: bool = False) -> int:
+    """Estimated peak memory (bytes) of a ``width`` × ``height`` bake and its encoding."""
+    per_texel = PEAK_BYTES_PER_TEXEL + (PEAK_BYTES_PER_TEXEL_COLOR if color else 0)
+    return PEAK_BYTES_FIXED + per_texel * int(width) * int(height)
+
+
+def _largest_fitting(width: int, height: int, color: bool) -> int:
+    """The largest power-of-two square size whose bake fits in the available memory."""
+    from .limits import MIN_SIZE, available_memory
+
+    have = available_memory()
+    size = 1 << max(int(max(width, height)).bit_length() - 1, 4)
+    while size > MIN_SIZE and have is not None and peak_bytes(size, size, color) > have:
+        size //= 2
+    return size
+
+
+def check_threads(threads) -> int | None:
+    """``threads`` as an int ≥ 1, or None (all cores); NormalkitError otherwise.
+
+    Shared by :func:`bake` and :func:`normalkit.reduce.reduce`, so a bad count fails
+    before any work instead of inside the thread pool.
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise NormalkitError(f"threads must be a whole number ≥ 1 (leave it out for all cores), "
+                             f"got {threads!r}")
+    return int(threads)
+
+
+def _check_uv_area(low: Mesh, layout, log) -> None:
+    """Refuse a low-poly whose UV triangles all have zero area (nothing to bake); warn
+    when only some (with a real surface in 3D) do: they get no texels."""
+    in_layout = np.zeros(low.n_faces, bool)
+    in_layout[layout.faces] = True
+    if not in_layout.any():
+        raise NormalkitError(
+            f"{low.name}: the low-poly's UVs cover no texels (every triangle has zero UV "
+            "area, e.g. all UVs at one point); unwrap it first (normalkit reduce unwraps)")
+    if in_layout.all():
+        return
+    c = low.corner_positions()
+    area2 = np.linalg.norm(np.cross(c[:, 1] - c[:, 0], c[:, 2] - c[:, 0]), axis=1)
+    scale = float(np.max(area2)) if len(area2) else 0.0
+    n_flat = int((~in_layout & (area2 > 1e-9 * scale)).sum())
+    if n_flat:
+        log(f"warning: {low.name}: {n_flat:,} of {low.n_faces:,} triangles have zero UV area "
+            "and get no texels; give them UV space (unwrap again: normalkit reduce unwraps)")
 
 
 def bake(high, low, *, size: int = 2048, width: int | None = None, height: int | None = None,
@@ -123,17 +192,19 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     samples : 1, 4, 16 or 64
         Stratified samples per texel; the texel holds their normalized mean.
     extrusion, max_distance : float, optional
-        Ray start above the low-poly surface and maximum hit depth below it, in mesh
-        units. Defaults: 1 % and 2 % of the low-poly's bounding-box diagonal.
-        ``max_distance=0`` means no limit (as in Blender).
+        Ray start above the low-poly surface (finite, ≥ 0) and maximum hit depth below
+        it (≥ 0), in mesh units. Defaults: 1 % and 2 % of the low-poly's bounding-box
+        diagonal. ``max_distance=0`` (or ``inf``) means no limit (as in Blender).
     cage : Mesh or path, optional
-        Explicit ray start surface with the low-poly's topology (replaces extrusion).
+        Explicit ray start surface with the low-poly's topology. It replaces
+        ``extrusion``: giving both raises.
     padding : int or math.inf
-        Texels to dilate into empty space around UV islands (0 for none).
+        Texels (≥ 0) to dilate into empty space around UV islands (0 for none).
     hard_angle : float, optional
-        Recompute the low-poly's normals, split at edges sharper than this (degrees).
+        Recompute the low-poly's normals, split at edges sharper than this (degrees,
+        in [0, 180]).
     threads : int, optional
-        Worker threads (default: all cores).
+        Worker threads, ≥ 1 (default: all cores).
     progress : bool
         Show a progress bar on stderr.
     log : callable, optional
@@ -145,6 +216,16 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     Returns
     -------
     BakeResult
+
+    Raises
+    ------
+    NormalkitError
+        Before any work: a bad ``space``, ``samples``, size, ``padding``, ``threads``,
+        ``hard_angle``, a NaN/infinite/negative ``extrusion`` or NaN/negative
+        ``max_distance``, or both ``cage`` and ``extrusion``. After loading: a low-poly
+        without UVs, or whose UVs cover no texels (every UV triangle has zero area, or
+        all are smaller than a texel); a cage of another topology. Low-poly triangles
+        of zero UV area (but not zero area in 3D) get a warning through ``log``.
 
     Cost: O(texels × samples) rays plus O(F_high) to build the Embree BVH; memory is
     about 20 bytes per texel for the output arrays (36 with colour) plus a bounded
@@ -159,11 +240,28 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     if samples not in SAMPLE_COUNTS:
         raise NormalkitError(f"samples must be one of {SAMPLE_COUNTS}, got {samples!r}")
     w, h = _check_size(size, width, height)
-    if padding is None or padding < 0:
-        raise NormalkitError(f"padding must be ≥ 0 texels or inf, got {padding!r}")
+    padding = _number(padding, "padding", "≥ 0 texels or inf", lambda v: v >= 0)
+    if extrusion is not None:
+        if cage is not None:
+            raise NormalkitError("cage replaces extrusion (rays start on the cage): give one "
+                                 "of them (--cage or --extrusion), not both")
+        extrusion = _number(extrusion, "extrusion", "a finite number ≥ 0",
+                            lambda v: math.isfinite(v) and v >= 0)
+    if max_distance is not None:
+        max_distance = _number(max_distance, "max_distance", "a number ≥ 0 (0 or inf: no "
+                               "limit)", lambda v: v >= 0)
+    if hard_angle is not None:
+        hard_angle = check_hard_angle(hard_angle)
+    threads = check_threads(threads)
+    check_memory(peak_bytes(w, h, color), f"a {w}×{h} bake",
+                 f"use a smaller size (at most {_largest_fitting(w, h, color)} fits)")
 
     low = _as_mesh(low, "low-poly")
     uvs = low.require_uvs()
+    layout = uv_layout(uvs, w, h)
+    _check_uv_area(low, layout, log)  # before loading the high-poly
+    if layout.wrapped:
+        log(f"warning: {low.name}: UVs outside [0, 1] wrap around the texture")
     high = _as_mesh(high, "high-poly")
     low = ensure_normals(low, hard_angle=hard_angle, log=log)
     high = ensure_normals(high, log=log)
@@ -187,8 +285,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         extrusion = 0.01 * diag
     if max_distance is None:
         max_distance = 0.02 * diag
-    if extrusion < 0 or max_distance < 0:
-        raise NormalkitError("extrusion and max-distance must be ≥ 0")
     max_depth = np.inf if max_distance == 0 else float(max_distance)
 
     tangents = None
@@ -197,9 +293,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
         tangents = compute_tangents(low).reshape(-1, 3, 4)
 
-    layout = uv_layout(uvs, w, h)
-    if layout.wrapped:
-        log(f"warning: {low.name}: UVs outside [0, 1] wrap around the texture")
     caster = RayCaster(high.positions, high.faces)
     frame = _LowFrame(low, tangents, cage_mesh)
     high_normals = _high_normals(high)
@@ -251,6 +344,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             bar.update(1)
     bar.close()
 
+    if not sampled.any():
+        raise NormalkitError(
+            f"{low.name}: the low-poly's UV triangles cover no texel samples at {w}×{h} "
+            "(every island is smaller than a texel); give a larger size, or unwrap it with "
+            "larger islands (normalkit reduce unwraps)")
     coverage = hits > 0
     misses = (sampled > 0) & ~coverage
     normals = acc  # each tile normalized its own texels

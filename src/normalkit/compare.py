@@ -38,25 +38,30 @@ Choices
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_folder, check_outputs
 from .errors import NormalkitError
 from .mesh import Mesh
+from .plural import count
 from .progress import progress_bar
 
 __all__ = ["compare", "compare_demo", "summary", "view_elevations", "METRICS_KEYS"]
 
 SPACES = ("tangent", "object")
-MIN_SIZE = 32  # SSIM needs 11 × 11; sheets need room for their labels
+#: Renders smaller than this are enlarged (nearest neighbour) on the sheets.
+SHEET_MIN_PANEL = 64
+
+
+def output_names(views: int) -> list[str]:
+    """The files :func:`compare` writes into its folder for ``views`` views."""
+    return [f"sheet_{i:02d}.png" for i in range(views)] + ["metrics.json", "report.html"]
 #: Top-level keys of metrics.json (see :func:`compare`).
 METRICS_KEYS = ("normalkit_version", "inputs", "settings", "units", "views", "overall",
                 "shading_cost_ns_per_pixel", "timing")
@@ -144,7 +149,9 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
     log = log or (lambda msg: None)
     views, size, samples = _check_args(space, views, size, samples, heat_max)
     outdir = Path(outdir)
-    _check_outdir(outdir)
+    inputs = {label: p for label, p in (("HIGH", high), ("LOW", low), ("MAP", normal_map))
+              if isinstance(p, str | os.PathLike)}
+    check_outputs([("output", n) for n in output_names(views)], inputs, folder=outdir)
 
     high_mesh = _as_mesh(high, "high-poly", log)
     low_mesh = _as_mesh(low, "low-poly", log)
@@ -202,13 +209,13 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
 
     cost = _shading_cost(shading_cost, low_mesh, cameras[0], normals_map, space)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    try:
+    with atomic_folder(outdir, inputs) as tmp:
         font = max(10, min(16, size // 24))
+        zoom = -(-SHEET_MIN_PANEL // size)  # small renders are shown enlarged (nearest)
         bar_img = None
         for i, (img_high, img_low, img_map, err, both, either) in enumerate(panels):
             clipped = bool((err[both] > heat_max).any())
-            bar_img = colour_bar(size, heat_max, font_size=font, clipped=clipped)
+            bar_img = colour_bar(size * zoom, heat_max, font_size=font, clipped=clipped)
             e = per_view[i]
             ae, ps = e["angular_error_deg"], e["psnr_db"]
             caption = (f"view {i} (azimuth {e['azimuth_deg']:.0f}°, "
@@ -216,10 +223,11 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
                        f"low {ae['low']['median']:.2f}° -> low+map {ae['low_map']['median']:.2f}°"
                        f", PSNR {_db(ps['low'])} -> {_db(ps['low_map'])} dB, SSIM "
                        f"{e['ssim']['low']:.3f} -> {e['ssim']['low_map']:.3f}")
+            images = [img_high, img_low, img_map, heatmap(err, both, heat_max, covered=either)]
+            images = [np.repeat(np.repeat(im, zoom, 0), zoom, 1) for im in images]
             sheet = compose_sheet(
-                [("high", img_high), ("low", img_low), ("low + map", img_map),
-                 ("angular error, low + map vs high", heatmap(err, both, heat_max,
-                                                             covered=either))],
+                list(zip(("high", "low", "low + map", "angular error, low + map vs high"),
+                         images, strict=True)),
                 extra=bar_img, caption=caption, font_size=font)
             name = f"sheet_{i:02d}.png"
             _write_png(tmp / name, sheet)
@@ -246,10 +254,6 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
         (tmp / "metrics.json").write_text(
             json.dumps(_jsonable(result), indent=2, allow_nan=False) + "\n", encoding="utf-8")
         write_report(tmp / "report.html", result)
-        _publish(tmp, outdir)
-    finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
     return result
 
 
@@ -273,7 +277,7 @@ def summary(result: dict, outdir: Path) -> str:
     sc = result["shading_cost_ns_per_pixel"]
     t = result["timing"]
     st = result["settings"]
-    return (f"{st['views']} views at {st['size']}², {st['samples']} spp: angular error "
+    return (f"{count(st['views'], 'view')} at {st['size']}², {st['samples']} spp: angular error "
             f"median/p95 low {ae['low']['median']:.2f}°/{ae['low']['p95']:.2f}° → low+map "
             f"{ae['low_map']['median']:.2f}°/{ae['low_map']['p95']:.2f}°, PSNR "
             f"{_db(ps['low'])} → {_db(ps['low_map'])} dB, SSIM {ss['low']:.3f} → "
@@ -287,28 +291,19 @@ def summary(result: dict, outdir: Path) -> str:
 def _check_args(space, views, size, samples, heat_max):
     if space not in SPACES:
         raise NormalkitError(f"space must be one of {SPACES}, got {space!r}")
-    for name, v, lo in (("views", views, 1), ("size", size, MIN_SIZE), ("samples", samples, 1)):
-        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
-            raise NormalkitError(f"{name} must be an integer ≥ {lo}, got {v!r}")
-    if math.isqrt(int(samples)) ** 2 != samples:
-        raise NormalkitError(
-            f"samples must be a perfect square (1, 4, 9, 16, …): the renderer shades a "
-            f"√S×√S grid per pixel; got {samples}")
-    if size > 8192:
-        raise NormalkitError(f"size {size} is larger than 8192 pixels; render smaller views")
+    from .camera import _sample_offsets
+    from .limits import check_memory, check_size
+    from .render import peak_bytes as render_peak_bytes
+
+    if isinstance(views, bool) or not isinstance(views, int | np.integer) or views < 1:
+        raise NormalkitError(f"views must be an integer ≥ 1, got {views!r}")
+    size = check_size(size, "size")
+    _sample_offsets(samples)  # the renderer's check: a perfect square
+    check_memory(render_peak_bytes(size, size), f"{size}×{size} renders",
+                 "render smaller images (--size)")
     if heat_max is not None and not (heat_max > 0 and math.isfinite(heat_max)):
         raise NormalkitError(f"heat_max must be a positive number of degrees, got {heat_max!r}")
     return int(views), int(size), int(samples)
-
-
-def _check_outdir(outdir: Path) -> None:
-    parent = outdir.parent if str(outdir.parent) else Path(".")
-    if outdir.exists() and not outdir.is_dir():
-        raise NormalkitError(f"cannot write into '{outdir}': it is a file; give a folder")
-    if not parent.is_dir():
-        raise NormalkitError(f"cannot create '{outdir}': folder '{parent}' does not exist")
-    if not os.access(parent, os.W_OK) or (outdir.is_dir() and not os.access(outdir, os.W_OK)):
-        raise NormalkitError(f"cannot write into '{outdir}': permission denied")
 
 
 def _as_mesh(m, label: str, log) -> Mesh:
@@ -513,28 +508,3 @@ def _jsonable(obj):
     if isinstance(obj, float | np.floating):
         return float(obj) if math.isfinite(obj) else None
     return obj
-
-
-def _publish(tmp: Path, outdir: Path) -> None:
-    """Move the finished outputs into place: rename the whole folder when ``outdir`` does
-    not exist yet (one atomic step); otherwise replace file by file (each file atomic).
-
-    Temporary files and folders are private (0600/0700); the outputs get the usual
-    permissions under the process umask first.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    for f in tmp.iterdir():
-        os.chmod(f, 0o666 & ~umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    if not outdir.exists():
-        try:
-            os.rename(tmp, outdir)
-            return
-        except OSError:
-            outdir.mkdir(exist_ok=True)  # lost a race with another creator: fall through
-    order = {".png": 0, ".json": 1, ".html": 2}  # the report last: its links exist by then
-    for f in sorted(tmp.iterdir(), key=lambda f: (order.get(f.suffix, 1), f.name)):
-        os.replace(f, outdir / f.name)
-
-

@@ -6,9 +6,24 @@ Welding by position means UV seams do not split the normal; only ``hard_angle``
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .errors import NormalkitError
 from .mesh import Mesh, _normalize, weld_positions
+
+
+def check_hard_angle(hard_angle) -> float:
+    """``hard_angle`` as a float, or NormalkitError unless it is a number of degrees in
+    [0, 180]. The one check for every command and function that takes it."""
+    try:
+        value = float(hard_angle)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(hard_angle, bool) or not 0 <= value <= 180:  # also refuses NaN
+        raise NormalkitError(f"hard_angle must be in [0, 180] degrees, got {hard_angle!r}")
+    return value
 
 
 def corner_angles(corners: np.ndarray) -> np.ndarray:
@@ -26,6 +41,7 @@ def smooth_normals(mesh: Mesh, hard_angle: float | None = None, flat: bool = Fal
     along its normal) to every corner that shares its position. With ``hard_angle``
     (degrees), corners are only shared across edges whose dihedral angle is at most
     ``hard_angle``; sharper edges get split normals. ``flat`` gives face normals.
+    ``hard_angle`` must lie in [0, 180] degrees (:func:`check_hard_angle`).
 
     Returns
     -------
@@ -33,7 +49,14 @@ def smooth_normals(mesh: Mesh, hard_angle: float | None = None, flat: bool = Fal
 
     Cost: O(F log F) (a sort to weld positions, a connected-components pass for
     ``hard_angle``).
+
+    Raises
+    ------
+    NormalkitError
+        ``hard_angle`` is not a number in [0, 180] (NaN included).
     """
+    if hard_angle is not None:
+        hard_angle = check_hard_angle(hard_angle)
     corners = mesh.corner_positions()
     cross = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     if flat:
@@ -43,7 +66,7 @@ def smooth_normals(mesh: Mesh, hard_angle: float | None = None, flat: bool = Fal
     if hard_angle is None:
         group = vid.reshape(-1)
     else:
-        group = _smooth_groups(vid, _normalize(cross), float(hard_angle))
+        group = _smooth_groups(vid, _normalize(cross), hard_angle)
     n_groups = int(group.max()) + 1
     acc = np.zeros((n_groups, 3))
     for c in range(3):
@@ -96,13 +119,18 @@ def ensure_normals(mesh: Mesh, hard_angle: float | None = None, flat: bool = Fal
     """Return ``mesh`` with normals: the file's own, or computed smooth ones (said in one line).
 
     ``hard_angle`` or ``flat`` force recomputation even when the file has normals.
+    A ``hard_angle`` outside [0, 180] degrees (or NaN) raises NormalkitError, before any
+    work.
     """
+    if hard_angle is not None:
+        hard_angle = check_hard_angle(hard_angle)
     if mesh.normals is not None and hard_angle is None and not flat:
         return mesh
     if log is not None:
-        how = "flat" if flat else (
-            f"smooth, split at edges sharper than {hard_angle:g}°" if hard_angle is not None
-            else "smooth (area- and angle-weighted, welded by position)")
+        how = "flat normals" if flat else (
+            f"smooth normals split at edges sharper than {hard_angle:g}°"
+            if hard_angle is not None
+            else "smooth normals (area- and angle-weighted, welded by position)")
         reason = "has no normals" if mesh.normals is None else "normals recomputed"
-        log(f"{mesh.name}: {reason}; using {how} normals")
+        log(f"{mesh.name}: {reason}; using {how}")
     return mesh.replace(normals=smooth_normals(mesh, hard_angle=hard_angle, flat=flat))

@@ -112,6 +112,7 @@ class ReduceResult:
 
 
 def _check_args(space, samples, size, hard_angle) -> None:
+    from .limits import check_size
     from .normals import check_hard_angle
     from .raster import SAMPLE_COUNTS
 
@@ -119,8 +120,7 @@ def _check_args(space, samples, size, hard_angle) -> None:
         raise NormalkitError(f"space must be 'tangent' or 'object', got {space!r}")
     if samples not in SAMPLE_COUNTS:
         raise NormalkitError(f"samples must be one of {SAMPLE_COUNTS}, got {samples!r}")
-    if isinstance(size, bool) or int(size) != size or not 16 <= size <= 32768:
-        raise NormalkitError(f"size must be a texture size in [16, 32768], got {size!r}")
+    check_size(size, "size")
     check_hard_angle(hard_angle)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import image_output, log, padding_arg, write_images
+from .common import image_output, log, padding_arg, width_height, write_images
 
 
 def run(args) -> int:
@@ -21,8 +21,9 @@ def run(args) -> int:
             image_output(extra, 8, label)
     check_outputs({"-o": out, "--miss-mask": args.miss_mask, "--mask": args.mask},
                   {"HIGH": args.high, "LOW": args.low, "--cage": args.cage})
+    width, height = width_height(args)
     t0 = time.perf_counter()
-    result = bake(args.high, args.low, size=args.size, width=args.width, height=args.height,
+    result = bake(args.high, args.low, width=width, height=height,
                   space=args.space, samples=args.samples, extrusion=args.extrusion,
                   max_distance=args.max_distance, cage=args.cage, padding=args.padding,
                   hard_angle=args.hard_angle, threads=args.threads,
@@ -56,11 +57,13 @@ def register(sub) -> None:
     b.add_argument("--samples", type=int, choices=(1, 4, 16, 64), default=4,
                    help="stratified samples per texel (default 4)")
     b.add_argument("--extrusion", type=float,
-                   help="ray start above the low-poly surface (default 1%% of its bbox diagonal)")
+                   help="ray start above the low-poly surface, ≥ 0 (default 1%% of its bbox "
+                        "diagonal; not with --cage)")
     b.add_argument("--max-distance", type=float,
                    help="max hit depth below the surface; 0 = unlimited "
                         "(default 2%% of the bbox diagonal)")
-    b.add_argument("--cage", help="cage mesh with the low-poly's topology (replaces extrusion)")
+    b.add_argument("--cage", help="cage mesh with the low-poly's topology; rays start on it "
+                                  "(replaces --extrusion: give one)")
     b.add_argument("--padding", type=padding_arg, default=16,
                    help="texels to dilate past UV islands, or 'inf' (default 16)")
     b.add_argument("--bits", type=int, choices=(8, 16, 32),
@@ -68,9 +71,9 @@ def register(sub) -> None:
     b.add_argument("--directx", action="store_true",
                    help="flip the green channel (DirectX/Unreal convention)")
     b.add_argument("--hard-angle", type=float, metavar="DEG",
-                   help="recompute low-poly normals, split at edges sharper than DEG")
+                   help="recompute low-poly normals, split at edges sharper than DEG (0-180)")
     b.add_argument("--miss-mask", help="also write a PNG marking texels whose rays all missed")
     b.add_argument("--mask", help="also write a PNG marking texels filled by a hit")
-    b.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+    b.add_argument("--threads", type=int, help="worker threads, ≥ 1 (default: all cores)")
     b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=run)

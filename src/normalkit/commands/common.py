@@ -54,3 +54,18 @@ def write_images(pending) -> None:
     with contextlib.ExitStack() as stack:
         for path, image in pending:
             write_image(stack.enter_context(atomic_path(path)), image)
+
+
+def width_height(args) -> tuple[int, int]:
+    """``--width``/``--height`` (both or neither), else ``--size`` square; in range."""
+    from ..errors import NormalkitError
+    from ..limits import check_size
+
+    if (args.width is None) != (args.height is None):
+        given, missing = ("--width", "--height") if args.height is None else ("--height",
+                                                                               "--width")
+        raise NormalkitError(f"{given} needs {missing} too (or --size N for a square)")
+    if args.width is None:
+        size = check_size(args.size, "--size")
+        return size, size
+    return check_size(args.width, "--width"), check_size(args.height, "--height")

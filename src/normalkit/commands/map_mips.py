@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import NormalkitError
+from ..plural import count
 from .map_convert import depth_name, output_bits, read_map, texel_bits, write_map
 
 
@@ -48,7 +49,8 @@ def run(args) -> int:
                 write_image(out_dir / f"{stem}_roughness_mip{k}{ext}", img)
     last = means[-1].shape
     extra = " and Toksvig roughness" if args.roughness else ""
-    print(f"{src} → {out_dir}/: {len(means)} levels ({normals.shape[1]}x{normals.shape[0]} "
+    print(f"{src} → {out_dir}/: {count(len(means), 'level')} "
+          f"({normals.shape[1]}x{normals.shape[0]} "
           f"… {last[1]}x{last[0]}), {depth_name(bits)} {ext[1:].upper()}{extra} "
           f"in {time.perf_counter() - t0:.2f} s")
     return 0

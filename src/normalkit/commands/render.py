@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from ..errors import NormalkitError
-from .common import log
+from ..plural import count as _count
+from .common import log, width_height
 
 #: Encodings written into cameras.json (the "conventions" block) so the files explain themselves.
 CONVENTIONS = {
@@ -43,39 +44,55 @@ CONVENTIONS = {
 }
 
 
-def _normal_files(name: str, n, mask, k: int, out: Path, files: dict) -> None:
-    from ..encode import encode_normals
+#: The files of view k: role (the key in cameras.json's "files") → name pattern.
+VIEW_FILES = {
+    "rgb": "rgb_{k:03d}.png",
+    **{f"{name}_{key}": f"{name}_{{k:03d}}{suffix}"
+       for name in ("normal_camera", "normal_world", "depth")
+       for key, suffix in (("8", ".png"), ("16", "_16.png"), ("exr", ".exr"))},
+    "mask": "mask_{k:03d}.png",
+    "uv": "uv_{k:03d}.png",
+    "triangle": "triangle_{k:03d}.png",
+}
+#: At most this many views: each writes len(VIEW_FILES) files and keeps a turntable frame.
+MAX_VIEWS = 1000
+
+
+def output_names(views: int) -> list[str]:
+    """Every file ``normalkit render`` may write for ``views`` views."""
+    names = [pattern.format(k=k) for k in range(views) for pattern in VIEW_FILES.values()]
+    return names + ["turntable.gif", "turntable.mp4", "cameras.json"]
+
+
+def _write(out: Path, files: dict, role: str, k: int, image) -> None:
     from ..imageio import write_image
 
-    for bits, suffix in ((8, ".png"), (16, "_16.png")):
+    files[role] = VIEW_FILES[role].format(k=k)
+    write_image(out / files[role], image)
+
+
+def _normal_files(name: str, n, mask, k: int, out: Path, files: dict) -> None:
+    from ..encode import encode_normals
+
+    for bits in (8, 16):
         enc = encode_normals(n, bits)
         enc[~mask] = 0
-        fname = f"{name}_{k:03d}{suffix}"
-        write_image(out / fname, enc)
-        files[f"{name}_{bits}"] = fname
-    fname = f"{name}_{k:03d}.exr"
-    write_image(out / fname, n)
-    files[f"{name}_exr"] = fname
+        _write(out, files, f"{name}_{bits}", k, enc)
+    _write(out, files, f"{name}_exr", k, n)
 
 
 def _depth_files(depth, mask, k: int, out: Path, files: dict) -> list[float]:
     import numpy as np
 
-    from ..imageio import write_image
-
     near = float(depth[mask].min()) if mask.any() else 0.0
     far = float(depth[mask].max()) if mask.any() else 0.0
     span = (far - near) or 1.0
-    for bits, suffix in ((8, ".png"), (16, "_16.png")):
+    for bits in (8, 16):
         top = 255 if bits == 8 else 65535
         v = np.zeros(depth.shape, np.uint8 if bits == 8 else np.uint16)
         v[mask] = np.rint(1 + (depth[mask] - near) / span * (top - 1))
-        fname = f"depth_{k:03d}{suffix}"
-        write_image(out / fname, v)
-        files[f"depth_{bits}"] = fname
-    fname = f"depth_{k:03d}.exr"
-    write_image(out / fname, depth.astype(np.float32))
-    files["depth_exr"] = fname
+        _write(out, files, f"depth_{bits}", k, v)
+    _write(out, files, "depth_exr", k, depth.astype(np.float32))
     return [near, far]
 
 
@@ -155,11 +172,12 @@ def write_turntable(frames, out: Path) -> list[str]:
 def run(args) -> int:
     import numpy as np
 
-    from ..atomic import atomic_path
-    from ..camera import orbit_angles, orbit_cameras
-    from ..imageio import write_image
+    from ..atomic import atomic_folder, atomic_path, check_outputs
+    from ..camera import _sample_offsets, orbit_angles, orbit_cameras
+    from ..limits import check_memory
     from ..mesh_io import load_mesh
-    from ..render import PASSES, Material, Renderer
+    from ..progress import progress_bar
+    from ..render import PASSES, Material, Renderer, peak_bytes
 
     t_start = time.perf_counter()
     if args.views is not None and args.azimuths is not None:
@@ -168,83 +186,82 @@ def run(args) -> int:
         raise NormalkitError("--space and --directx describe a --normal-map; give the map too")
     az, el = orbit_angles(args.views if args.views is not None else 8, args.azimuths,
                           args.elevations)
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise NormalkitError(f"-o {out}: exists and is not a folder; give a folder name")
-    mesh = load_mesh(args.mesh)
+    if len(az) > MAX_VIEWS:
+        raise NormalkitError(f"{len(az)} views is more than {MAX_VIEWS} (each writes "
+                             f"{len(VIEW_FILES)} files); render fewer views per run")
+    _sample_offsets(args.samples)  # the renderer's own check, before any work
+    width, height = width_height(args)
+    check_memory(peak_bytes(width, height), f"a {width}×{height} render",
+                 "render smaller images (--size)")
     material = Material(roughness=args.roughness, model=args.shading,
                         base_color=tuple(args.base_color)).validate()
+    out = Path(args.output)
+    inputs = {"MESH": args.mesh, "--normal-map": args.normal_map, "--color": args.color}
+    check_outputs([("output", n) for n in output_names(len(az))], inputs, folder=out)
+    mesh = load_mesh(args.mesh)
     renderer = Renderer(mesh, normal_map=args.normal_map, space=args.space,
                         directx=args.directx, color_map=args.color, threads=args.threads,
                         log=log)
     cams = orbit_cameras(renderer.mesh, azimuths=az, elevations=el, size=args.size,
-                         width=args.width, height=args.height, fov_deg=args.fov,
+                         width=width, height=height, fov_deg=args.fov,
                          distance=args.distance, up=tuple(args.up),
                          orthographic=args.ortho)
-    out.mkdir(parents=True, exist_ok=True)
 
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(cams), desc="views", unit="view", leave=False, dynamic_ncols=True)
     views, frames = [], []
     rays = 0
     t_render = 0.0
-    for k, cam in enumerate(cams):
-        t0 = time.perf_counter()
-        res = renderer.render(cam, material=material, samples=args.samples,
-                              passes=PASSES + ("alpha",))
-        t_render += time.perf_counter() - t0
-        rays += renderer.last_stats["rays"]
-        mask = res["mask"]
-        files = {}
-        write_image(out / f"rgb_{k:03d}.png", _straight_rgba(res["rgb"], res["alpha"]))
-        files["rgb"] = f"rgb_{k:03d}.png"
-        frames.append(_over_background(res["rgb"], res["alpha"]))
-        for name in ("normal_camera", "normal_world"):
-            _normal_files(name, res[name], mask, k, out, files)
-        depth_range = _depth_files(res["depth"], mask, k, out, files)
-        write_image(out / f"mask_{k:03d}.png", mask.astype(np.uint8) * 255)
-        files["mask"] = f"mask_{k:03d}.png"
-        uv = res["uv"]
-        uv_img = np.zeros(uv.shape[:2] + (3,), np.uint16)
-        uv_img[..., :2] = np.rint((uv - np.floor(uv)) * 65535).astype(np.uint16)
-        uv_img[~mask] = 0
-        uv_img[mask, 2] = 65535
-        write_image(out / f"uv_{k:03d}.png", uv_img)
-        files["uv"] = f"uv_{k:03d}.png"
-        write_image(out / f"triangle_{k:03d}.png",
-                    _triangle_image(res["triangle"], renderer.mesh.n_faces))
-        files["triangle"] = f"triangle_{k:03d}.png"
-        views.append({"index": k, "azimuth_deg": float(az[k]), "elevation_deg": float(el[k]),
-                      **cam.to_json(), "depth_range": depth_range, "files": files})
-        if bar is not None:
+    with atomic_folder(out, inputs) as stage:
+        bar = progress_bar(len(cams), not args.quiet, "views", "view")
+        for k, cam in enumerate(cams):
+            t0 = time.perf_counter()
+            res = renderer.render(cam, material=material, samples=args.samples,
+                                  passes=PASSES + ("alpha",))
+            t_render += time.perf_counter() - t0
+            rays += renderer.last_stats["rays"]
+            mask = res["mask"]
+            files = {}
+            _write(stage, files, "rgb", k, _straight_rgba(res["rgb"], res["alpha"]))
+            frames.append(_over_background(res["rgb"], res["alpha"]))
+            for name in ("normal_camera", "normal_world"):
+                _normal_files(name, res[name], mask, k, stage, files)
+            depth_range = _depth_files(res["depth"], mask, k, stage, files)
+            _write(stage, files, "mask", k, mask.astype(np.uint8) * 255)
+            uv = res["uv"]
+            uv_img = np.zeros(uv.shape[:2] + (3,), np.uint16)
+            uv_img[..., :2] = np.rint((uv - np.floor(uv)) * 65535).astype(np.uint16)
+            uv_img[~mask] = 0
+            uv_img[mask, 2] = 65535
+            _write(stage, files, "uv", k, uv_img)
+            _write(stage, files, "triangle", k,
+                   _triangle_image(res["triangle"], renderer.mesh.n_faces))
+            views.append({"index": k, "azimuth_deg": float(az[k]),
+                          "elevation_deg": float(el[k]), **cam.to_json(),
+                          "depth_range": depth_range, "files": files})
             bar.update(1)
-    if bar is not None:
         bar.close()
-    extra = write_turntable(frames, out)
-    doc = {
-        "format": "normalkit cameras 1",
-        "mesh": Path(args.mesh).name,
-        "faces": renderer.mesh.n_faces,
-        "width": cams[0].width, "height": cams[0].height,
-        "samples": args.samples,
-        "normal_map": Path(args.normal_map).name if args.normal_map else None,
-        "space": args.space if args.normal_map else None,
-        "directx": bool(args.directx),
-        "conventions": CONVENTIONS,
-        "turntable": extra,
-        "views": views,
-    }
-    with atomic_path(out / "cameras.json") as tmp:
-        Path(tmp).write_text(json.dumps(doc, indent=1))
+        extra = write_turntable(frames, stage)
+        doc = {
+            "format": "normalkit cameras 1",
+            "mesh": Path(args.mesh).name,
+            "faces": renderer.mesh.n_faces,
+            "width": cams[0].width, "height": cams[0].height,
+            "samples": args.samples,
+            "normal_map": Path(args.normal_map).name if args.normal_map else None,
+            "space": args.space if args.normal_map else None,
+            "directx": bool(args.directx),
+            "conventions": CONVENTIONS,
+            "turntable": extra,
+            "views": views,
+        }
+        with atomic_path(stage / "cameras.json") as tmp:
+            Path(tmp).write_text(json.dumps(doc, indent=1))
     seconds = time.perf_counter() - t_start
     c = cams[0]
-    print(f"{renderer.mesh.name}: {renderer.mesh.n_faces:,} faces, {len(cams)} views "
+    print(f"{renderer.mesh.name}: {renderer.mesh.n_faces:,} faces, {_count(len(cams), 'view')} "
           f"{c.width}×{c.height} at {args.samples} spp: {rays:,} rays in {t_render:.2f} s "
-          f"({rays / max(t_render, 1e-9) / 1e6:.2f} Mrays/s, {renderer.threads} threads); "
-          f"{seconds:.2f} s total → {out}/ (cameras.json, {', '.join(extra)})")
+          f"({rays / max(t_render, 1e-9) / 1e6:.2f} Mrays/s, "
+          f"{_count(renderer.threads, 'thread')}); {seconds:.2f} s total → {out}/ "
+          f"(cameras.json, {', '.join(extra)})")
     return 0
 
 
