@@ -223,9 +223,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         Before any work: a bad ``space``, ``samples``, size, ``padding``, ``threads``,
         ``hard_angle``, a NaN/infinite/negative ``extrusion`` or NaN/negative
         ``max_distance``, or both ``cage`` and ``extrusion``. After loading: a low-poly
-        without UVs, or whose UVs cover no texels (every UV triangle has zero area, or
-        all are smaller than a texel); a cage of another topology. Low-poly triangles
-        of zero UV area (but not zero area in 3D) get a warning through ``log``.
+        without UVs, or whose UVs cover no texels (every UV triangle has zero area; the
+        rasterizer gives any other triangle at least the texels it touches); a cage of
+        another topology. Low-poly triangles of zero UV area (but not zero area in 3D)
+        get a warning through ``log``.
 
     Cost: O(texels × samples) rays plus O(F_high) to build the Embree BVH; memory is
     about 20 bytes per texel for the output arrays (36 with colour) plus a bounded
@@ -344,11 +345,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             bar.update(1)
     bar.close()
 
-    if not sampled.any():
-        raise NormalkitError(
-            f"{low.name}: the low-poly's UV triangles cover no texel samples at {w}×{h} "
-            "(every island is smaller than a texel); give a larger size, or unwrap it with "
-            "larger islands (normalkit reduce unwraps)")
     coverage = hits > 0
     misses = (sampled > 0) & ~coverage
     normals = acc  # each tile normalized its own texels

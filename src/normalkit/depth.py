@@ -105,7 +105,9 @@ def depth_to_normals(
     NormalkitError
         ``depth`` is not 2-D, the mask's shape differs, depth inside the mask is
         NaN, infinite or not positive, neither or both of ``K`` and
-        ``orthographic``, invalid ``K``, ``pixel_size`` or ``discontinuity``.
+        ``orthographic``, invalid ``K``, ``pixel_size`` or ``discontinuity``; no
+        valid depth at all (all NaN, infinite or ≤ 0, or an empty mask), or no pixel
+        that gets a normal (the result would be empty).
 
     Notes
     -----
@@ -157,6 +159,11 @@ def depth_to_normals(
         if bad:
             raise NormalkitError(f"depth inside the mask is NaN, infinite or ≤ 0 at {bad:,} "
                                  "pixels; leave them out of the mask")
+    if not m.any():
+        raise NormalkitError(
+            "depth has no valid pixel: " + ("the mask is empty" if mask is not None else
+                                            "every value is NaN, infinite or ≤ 0")
+            + "; give a depth map with positive, finite depths (z-depth, not disparity)")
     P = backproject(np.where(m, d, 1.0), K, orthographic=orthographic, pixel_size=pixel_size)
     t_cols, ok_cols = _tangent(P, d, m, axis=1, threshold=discontinuity)
     t_rows, ok_rows = _tangent(P, d, m, axis=0, threshold=discontinuity)
@@ -164,6 +171,11 @@ def depth_to_normals(
     n = np.cross(t_rows, t_cols)
     length = np.sqrt(np.einsum("ijk,ijk->ij", n, n))
     valid &= length > 0
+    if not valid.any():
+        raise NormalkitError(
+            f"no depth pixel has a neighbour on the same surface along both image axes "
+            f"({int(m.sum()):,} valid depths, all isolated or across depth jumps); give a "
+            "denser depth map, or a larger discontinuity threshold")
     out = np.zeros(d.shape + (3,), np.float32)
     out[valid] = n[valid] / length[valid, None]
     return out, valid

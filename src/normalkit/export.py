@@ -356,7 +356,25 @@ def _normal_png(normal_map, directx: bool, log) -> bytes:
     if log is not None and float(np.median(z)) < 0.5:
         log(f"normal map: median blue (z) is {float(np.median(z)):.2f}, where a tangent-space "
             "map is near 1; is it an object-space map? glTF reads it as tangent space")
+    elif log is not None:
+        guess = _guess_convention(image)
+        if guess is not None:  # the map as it will be embedded looks DirectX
+            fix = ("drop --directx (directx=False): the map is OpenGL already" if directx else
+                   "give --directx (directx=True) to flip it")
+            log(f"warning: normal map: its green channel looks DirectX (−Y, {guess}), but "
+                f"glTF needs OpenGL (+Y); {fix}")
     return _png_bytes(image)
+
+
+def _guess_convention(texels) -> str | None:
+    """"confidence 0.97" when :func:`normalkit.validate.guess_space` finds a tangent-space
+    map with DirectX green, confidently (≥ ``CONFIDENT``); else None."""
+    from .validate import CONFIDENT, guess_space
+
+    info = guess_space(texels)
+    if info.convention == "DirectX" and info.convention_confidence >= CONFIDENT:
+        return f"confidence {info.convention_confidence:.2f}"
+    return None
 
 
 def _color_png(color_map) -> bytes:
@@ -409,13 +427,16 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
     normal_map_path, color_map_path : str or PathLike, optional
         Existing image files, referenced by paths relative to the OBJ's folder (forward
         slashes). Colour: ``map_Kd``. Tangent-space normal map: ``norm`` and
-        ``map_Bump -bm 1``.
+        ``map_Bump -bm 1``. Both are read once (before anything is written) to make
+        sure they are images; the OBJ itself then references them as they are.
     space : {"tangent", "object"}
         What the normal map holds. MTL has no statement for an object-space normal map
         (readers take ``norm``/``map_Bump`` as tangent space), so an object-space map is
         named in a comment only, and ``log`` says so.
     log : callable, optional
-        Receives one-line notices.
+        Receives one-line notices, and warnings when a tangent-space normal map looks
+        like DirectX green (OBJ readers expect OpenGL), object space, or not a normal
+        map at all (:func:`normalkit.validate.guess_space`).
 
     Returns
     -------
@@ -426,11 +447,14 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
     Raises
     ------
     NormalkitError
-        Mesh without UVs, missing texture files, or an unwritable path.
+        Mesh without UVs, missing or unreadable texture files (not an image), or an
+        unwritable path.
 
     Notes
     -----
-    Cost: that of :func:`normalkit.mesh_io.save_obj`, O(F log F) (deduplicating vt/vn).
+    Cost: that of :func:`normalkit.mesh_io.save_obj`, O(F log F) (deduplicating vt/vn),
+    plus reading the textures (~0.2 s for a 2048² 16-bit PNG) and, with ``log``, a
+    convention guess on the normal map (~0.1 s at any size).
     """
     from .mesh_io import save_obj
 
@@ -445,7 +469,7 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
         raise NormalkitError(
             f"'{path.name}': OBJ's mtllib/usemtl statements cannot hold spaces; "
             "choose a file name without them")
-    refs = {}
+    refs, texels = {}, {}
     for label, tex in (("normal map", normal_map_path), ("colour map", color_map_path)):
         if tex is None:
             refs[label] = None
@@ -453,12 +477,15 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
         tex = Path(tex)
         if not tex.is_file():
             raise NormalkitError(f"{label} '{tex}': no such file; write the texture first")
+        texels[label] = _read_texture(tex, label)
         try:
             rel = os.path.relpath(tex.resolve(), path.parent.resolve())
         except ValueError:  # another drive (Windows): keep it absolute
             rel = str(tex.resolve())
         refs[label] = rel.replace(os.sep, "/")
 
+    if log is not None and space == "tangent" and refs["normal map"]:
+        _warn_obj_normal_map(texels["normal map"], normal_map_path, log)
     mesh = _prepare_mesh(mesh, log)
     material = path.stem
     lines = [f"# normalkit: material for {path.name}",
@@ -497,3 +524,34 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
     return {"path": str(path), "mtl": str(mtl_path), "vertices": len(mesh.positions),
             "triangles": mesh.n_faces, "normal_map": normal_ref,
             "color_map": refs["colour map"]}
+
+
+def _read_texture(path: Path, label: str) -> np.ndarray:
+    """The texture's texels, or NormalkitError naming it (an OBJ must not reference a file
+    that is not an image)."""
+    from .imageio import read_image
+
+    try:
+        return read_image(path)
+    except NormalkitError as exc:
+        raise NormalkitError(f"{label}: {exc} (it must be an image the OBJ can "
+                             "reference)") from None
+
+
+def _warn_obj_normal_map(texels: np.ndarray, path, log) -> None:
+    """Warn when an OBJ's tangent-space normal map looks DirectX, object space, or not
+    like a normal map: OBJ readers take it as it is, as OpenGL tangent space."""
+    from .validate import CONFIDENT, guess_space
+
+    name = Path(path).name
+    info = guess_space(texels)
+    if info.kind == "none":
+        log(f"warning: normal map {name}: {info.verdict}; check the file (normalkit map info)")
+    elif info.kind == "object":
+        log(f"warning: normal map {name} looks object-space ({info.negative_z_fraction:.0%} of "
+            "its vectors have negative z) but is bound as tangent space; give --space object "
+            "(space='object') if it is one")
+    elif info.convention == "DirectX" and info.convention_confidence >= CONFIDENT:
+        log(f"warning: normal map {name}: its green channel looks DirectX (−Y, confidence "
+            f"{info.convention_confidence:.2f}), but OBJ readers (Blender) expect OpenGL "
+            "(+Y); flip it (normalkit map convert --flip-green) or export .glb --directx")

@@ -140,7 +140,8 @@ def _derivative(d: np.ndarray, axis: int, side, centre) -> np.ndarray:
     return g
 
 
-def normal_to_height(image, *, method: str = "dct", strength: float = 1.0) -> np.ndarray:
+def normal_to_height(image, *, method: str = "dct", strength: float = 1.0,
+                     log=None) -> np.ndarray:
     """Integrate a tangent-space normal map into a height map (least squares).
 
     Parameters
@@ -154,6 +155,11 @@ def normal_to_height(image, *, method: str = "dct", strength: float = 1.0) -> np
     strength : float
         > 0. The strength the map was made with: the slopes are divided by it, so
         ``normal_to_height(height_to_normal(h, strength=s), strength=s) ≈ h``.
+    log : callable, optional
+        Receives a one-line warning when the map does not look like an OpenGL
+        tangent-space map (:func:`normalkit.validate.guess_space`, ~0.1 s): an
+        object-space map (its slopes mean nothing here), or confidently DirectX green
+        (the heights come out sheared). Without ``log`` nothing is checked.
 
     Returns
     -------
@@ -196,6 +202,8 @@ def normal_to_height(image, *, method: str = "dct", strength: float = 1.0) -> np
                              f"not {method!r}")
     s = _check_strength(strength)
     n = check_normals(image)
+    if log is not None:
+        _warn_space(n, log)
     rows, cols = n.shape[:2]
     inv_nz = np.maximum(n[..., 2], np.float32(MIN_NZ))
     np.reciprocal(inv_nz, out=inv_nz)
@@ -233,6 +241,22 @@ def normal_to_height(image, *, method: str = "dct", strength: float = 1.0) -> np
     else:
         h = scipy.fft.idctn(spec, type=2, norm="ortho", workers=-1)
     return np.ascontiguousarray(h, dtype=np.float32)
+
+
+def _warn_space(n: np.ndarray, log) -> None:
+    """Warn (through ``log``) when ``n`` looks object-space or DirectX (see
+    :func:`normal_to_height`)."""
+    from .validate import CONFIDENT, guess_space
+
+    info = guess_space(n)
+    if info.kind == "object":
+        log(f"warning: the normal map looks object-space ({info.negative_z_fraction:.0%} of "
+            "its vectors have negative z), but heights come from a tangent-space map; convert "
+            "it first (normalkit map to-tangent MESH MAP)")
+    elif info.convention == "DirectX" and info.convention_confidence >= CONFIDENT:
+        log(f"warning: the normal map's green looks DirectX (−Y, confidence "
+            f"{info.convention_confidence:.2f}) as read, so the heights come out sheared; flip "
+            "the green channel (add --directx, or drop it if given)")
 
 
 def _extend(g: np.ndarray, axis: int, periodic: bool) -> None:

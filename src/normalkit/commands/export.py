@@ -24,8 +24,7 @@ def _read_normal_map(path, directx: bool):
                              f"{image.shape}")
     if image.dtype.kind == "f" or image.dtype not in (np.uint8, np.uint16):
         log(f"{Path(path).name}: {image.dtype} texels; embedding them as a 16-bit PNG")
-        image = encode_normals(decode_normals(image[..., :3], directx=directx), 16)
-        directx = False
+        image = encode_normals(decode_normals(image[..., :3]), 16)  # export_glb flips green
     return image, directx
 
 

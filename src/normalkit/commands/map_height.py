@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import NormalkitError
+from .common import log
 from .map_convert import depth_name, output_bits, read_map, write_map
 
 
@@ -65,7 +66,7 @@ def run_normal2height(args) -> int:
     bits = output_bits(out, args.bits, 32)
     t0 = time.perf_counter()
     n, _ = read_map(args.normal, directx=args.directx, space="tangent")
-    h = normal_to_height(n, method=args.method, strength=args.strength)
+    h = normal_to_height(n, method=args.method, strength=args.strength, log=log)
     lo, hi = float(h.min()), float(h.max())
     if bits == 32:
         write_image(out, h)
@@ -106,7 +107,8 @@ def register(sub) -> None:
         description="Integrate a tangent-space normal map into heights by a least-squares "
                     "Poisson solve: DCT (free borders) or FFT (periodic, tileable). EXR/TIFF "
                     "outputs hold heights in texels (mean 0); PNG outputs are stretched to "
-                    "the full range, which the summary prints.")
+                    "the full range, which the summary prints. Warns when the map looks "
+                    "object-space or DirectX green (as normalkit map info would say).")
     q.add_argument("normal", help="tangent-space normal map")
     q.add_argument("-o", "--output", required=True,
                    help="output height: .exr/.tif (float, texels) or .png (normalized)")

@@ -10,10 +10,19 @@ from .common import log
 
 DEPTH_OUTPUTS = (".exr", ".tif", ".tiff", ".npy")
 DEPTH_INPUTS = (".exr", ".tif", ".tiff", ".npy", ".png")
+#: Documented defaults of options whose argparse default is None (so that "given" can
+#: be told from "left out", and a flag that does not apply is refused).
+PIXEL_SIZE, K_SHARPNESS, MAX_ITER = 1.0, 2.0, 150
+_K_FORMAT = "write 3 rows of 3 numbers: fx 0 cx / 0 fy cy / 0 0 1"
 
 
 def read_intrinsics(path):
-    """A 3x3 K from a text file (3 rows of 3 numbers, or 9 numbers)."""
+    """A 3x3 K from a text file: 3 rows of 3 numbers, or one row of 9.
+
+    Numbers are separated by spaces, tabs or commas; blank lines and ``#`` comments are
+    skipped. Any other content raises one NormalkitError line naming the file, the line
+    and the fix.
+    """
     import numpy as np
 
     from ..integrate import check_intrinsics
@@ -22,16 +31,40 @@ def read_intrinsics(path):
     if not p.is_file():
         raise NormalkitError(f"cannot read K from '{path}': no such file")
     try:
-        K = np.loadtxt(p, dtype=float, ndmin=1)
-    except ValueError as exc:
-        raise NormalkitError(f"cannot read K from '{path}': {exc}") from exc
-    if K.size != 9:
-        raise NormalkitError(f"'{path}' holds {K.size} numbers; K needs 9 (3 rows of "
-                             "fx 0 cx / 0 fy cy / 0 0 1)")
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NormalkitError(f"cannot read K from '{path}': not a text file; "
+                             f"{_K_FORMAT}") from None
+    except OSError as exc:
+        raise NormalkitError(f"cannot read K from '{path}': {exc.strerror or exc}") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split("#", 1)[0].replace(",", " ").split()
+        if not fields:
+            continue
+        try:
+            rows.append([float(f) for f in fields])
+        except ValueError:
+            bad = next(f for f in fields if not _is_float(f))
+            raise NormalkitError(f"cannot read K from '{path}': line {number}: {bad[:20]!r} "
+                                 f"is not a number; {_K_FORMAT}") from None
+    count = sum(len(r) for r in rows)
+    if count != 9 or (len(rows) != 1 and any(len(r) != 3 for r in rows)):
+        shape = " + ".join(str(len(r)) for r in rows) or "no"
+        raise NormalkitError(f"cannot read K from '{path}': it holds {shape} numbers, K "
+                             f"needs 9; {_K_FORMAT}")
     try:
-        return check_intrinsics(K.reshape(3, 3))
+        return check_intrinsics(np.array(rows, float).reshape(3, 3))
     except NormalkitError as exc:
         raise NormalkitError(f"'{path}': {exc}") from exc
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_mask(path, shape):
@@ -79,11 +112,32 @@ def read_depth(path):
 
 
 def _camera(args):
+    """K (None for orthographic); sets ``args.pixel_size`` to its default if left out."""
     if args.K and args.orthographic:
         raise NormalkitError("give either --K (perspective) or --orthographic, not both")
     if not args.K and not args.orthographic:
         raise NormalkitError("give --K K.txt (3x3 intrinsics in pixels) or --orthographic")
+    if args.K and args.pixel_size is not None:
+        raise NormalkitError("--pixel-size is for --orthographic only (with --K the pixel "
+                             "scale is in K's focal lengths); drop --pixel-size")
+    if args.pixel_size is None:
+        args.pixel_size = PIXEL_SIZE
     return None if args.orthographic else read_intrinsics(args.K)
+
+
+def _solver_options(args) -> None:
+    """Refuse bilateral-only options with the fast solver; fill in their defaults."""
+    if args.solver != "bilateral":
+        given = [flag for flag, v in (("-k", args.k), ("--max-iter", args.max_iter))
+                 if v is not None]
+        if given:
+            raise NormalkitError(f"{' and '.join(given)} only appl"
+                                 f"{'ies' if len(given) == 1 else 'y'} to --solver bilateral; "
+                                 f"drop {' and '.join(given)} or give --solver bilateral")
+    if args.k is None:
+        args.k = K_SHARPNESS
+    if args.max_iter is None:
+        args.max_iter = MAX_ITER
 
 
 def run_integrate(args) -> int:
@@ -100,6 +154,7 @@ def run_integrate(args) -> int:
                              f"{', '.join(DEPTH_OUTPUTS)} (float32)")
     check_outputs({"-o": out}, {"NORMALS": args.normals, "--mask": args.mask, "--K": args.K})
     K = _camera(args)
+    _solver_options(args)
     if args.median_depth is not None and not (
             np.isfinite(args.median_depth) and (args.median_depth > 0 or args.orthographic)):
         raise NormalkitError(f"--median-depth must be a positive number, not "
@@ -176,8 +231,8 @@ def _camera_args(p) -> None:
                         "at (i+0.5, j+0.5)")
     p.add_argument("--orthographic", action="store_true",
                    help="orthographic camera instead of --K")
-    p.add_argument("--pixel-size", type=float, default=1.0,
-                   help="orthographic: pixel width in depth units (default 1)")
+    p.add_argument("--pixel-size", type=float,
+                   help="--orthographic only: pixel width in depth units (default 1)")
     p.add_argument("--mask", metavar="MASK.png",
                    help="surface mask: non-zero where the surface is (alpha if present, else "
                         "the first channel)")
@@ -198,10 +253,11 @@ def register(sub) -> None:
     _camera_args(p)
     p.add_argument("--solver", choices=("fast", "bilateral"), default="fast",
                    help="fast (default) or bilateral (discontinuity-preserving)")
-    p.add_argument("-k", type=float, default=2.0,
-                   help="bilateral: discontinuity sharpness (default 2)")
-    p.add_argument("--max-iter", type=int, default=150,
-                   help="bilateral: iteration limit (default 150)")
+    p.add_argument("-k", type=float,
+                   help=f"--solver bilateral only: discontinuity sharpness (default "
+                        f"{K_SHARPNESS:g})")
+    p.add_argument("--max-iter", type=int,
+                   help=f"--solver bilateral only: iteration limit (default {MAX_ITER})")
     p.add_argument("--median-depth", type=float, metavar="D",
                    help="scale (perspective) or shift (orthographic) so the median depth is D")
     p.add_argument("--directx", action="store_true", help="the map has DirectX (−Y) green")
