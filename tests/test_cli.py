@@ -94,7 +94,11 @@ def test_bad_input_is_one_line_exit_2_and_no_file(files, tmp_path, capsys, case,
             rest.append(files / e)
         else:
             rest.append(e)
-    args = ["bake", high, low, "-o", out, *BASE, *rest]
+    base = list(BASE)
+    if "--cage" in extra:  # the cage replaces --extrusion (giving both is refused)
+        i = base.index("--extrusion")
+        del base[i:i + 2]
+    args = ["bake", high, low, "-o", out, *base, *rest]
     code, stdout, stderr = run(args, capsys)
     assert code == 2
     lines = [ln for ln in stderr.splitlines() if ln.startswith("normalkit: error:")]

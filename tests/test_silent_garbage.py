@@ -366,6 +366,16 @@ def test_cage_and_extrusion_conflict(pair, files, tmp_path, capsys):
     assert code == 2 and "--cage" in line and "--extrusion" in line and not out.exists()
 
 
+def test_miss_warning_with_a_cage_does_not_suggest_extrusion(pair):
+    high, _ = pair
+    low = grid_plane(1, z=0.5)  # far above the high-poly
+    notes = []
+    bake(high, low, size=16, samples=1, cage=low.replace(positions=low.positions + [0, 0, 0.1]),
+         max_distance=0.1, padding=0, log=notes.append)
+    miss = [n for n in notes if "got no hit" in n]
+    assert len(miss) == 1 and "--extrusion" not in miss[0] and "--max-distance" in miss[0]
+
+
 @pytest.fixture(scope="module")
 def camera(tmp_path_factory):
     d = tmp_path_factory.mktemp("camera")

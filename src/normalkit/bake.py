@@ -368,7 +368,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     n_miss_tex = int(misses.sum())
     if n_miss_tex:
         log(f"warning: {n_miss_tex:,} texels got no hit within the ray distance; "
-            "raise --extrusion/--max-distance or use a cage")
+            + ("raise --max-distance or push the cage further out" if cage_mesh is not None
+               else "raise --extrusion/--max-distance or use a cage"))
     stats = {
         "width": w, "height": h, "samples": samples, "texels": int((sampled > 0).sum()),
         "rays": counts["rays"], "ray_misses": counts["ray_misses"],
