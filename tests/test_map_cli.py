@@ -222,4 +222,4 @@ def test_bad_input_is_one_line_exit_2_and_no_file(files, tmp_path, capsys, args,
 def test_mips_output_must_be_a_folder(files, tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     code, _, err = run(["map", "mips", files / "n16.png", "-o", tmp_path / "afile"], capsys)
-    assert code == 2 and "takes a folder" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "give a folder name" in err and len(err.strip().splitlines()) == 1

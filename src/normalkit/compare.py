@@ -262,12 +262,10 @@ def compare_demo(outdir, high, low, normal_map, *, space: str = "tangent",
     """What ``make demo`` runs after its bake: 4 views at 512², 4 shading rays per pixel.
 
     Writes sheet_00.png … sheet_03.png, metrics.json and report.html into ``outdir``
-    (which may already hold the demo's meshes and maps) and prints one summary line.
+    (which may already hold the demo's meshes and maps); see :func:`summary`.
     """
-    result = compare(high, low, normal_map, outdir, space=space, views=4, size=512,
-                     samples=4, progress=True, log=log)
-    print(summary(result, Path(outdir)))
-    return result
+    return compare(high, low, normal_map, outdir, space=space, views=4, size=512,
+                   samples=4, progress=True, log=log)
 
 
 def summary(result: dict, outdir: Path) -> str:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import NormalkitError
 from .mesh import Mesh, weld_positions
+from .plural import count
 
 #: A part whose area share is below this many triangles keeps this many (if it has them).
 MIN_PART_FACES = 4
@@ -211,6 +212,9 @@ def decimate(mesh: Mesh, *, faces: int | None = None, ratio: float | None = None
     if border_mode == "on-border":
         log(f"{mesh.name}: open borders too long for the budget to stay fixed; border "
             "vertices were merged along the border instead")
+    if sum(len(t) for t in out_tri) == 0:
+        raise NormalkitError(f"{mesh.name}: decimating to {count(target, 'triangle')} left "
+                             "no surface; ask for more faces (e.g. --faces 500)")
     low = Mesh(positions=np.concatenate(out_pos), faces=np.concatenate(out_tri).astype(np.int64),
                name=mesh.name)
 

@@ -26,44 +26,49 @@ REDUCE_FACES = 5_000
 
 
 def run_demo(out: Path, size: int = 1024, log=print) -> None:
-    from .atomic import atomic_path
+    """Write the demo into ``out`` (created, or added to); every file appears at the end.
+
+    ``size`` is the texture size of the bakes (16–32768), checked before any work.
+    """
+    from .atomic import atomic_folder, atomic_path
     from .bake import bake
+    from .compare import compare_demo, summary
     from .encode import encode_normals
-    from .errors import NormalkitError
     from .examples import bumpy_torus_pair, colored_bumpy_torus
     from .imageio import write_image
+    from .limits import check_size
     from .mesh_io import save_obj, save_ply
     from .reduce import reduce
     from .tangents import compute_tangents
 
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise NormalkitError(f"cannot create output folder '{out}': {exc.strerror}") from None
-    t0 = time.perf_counter()
-    high = colored_bumpy_torus(high_faces=262_144)
-    _, low = bumpy_torus_pair(high_faces=64, low_faces=2_304)
-    save_ply(high, out / "high.ply")
-    save_obj(low, out / "low.obj")
-    print(f"generated {out / 'high.ply'} ({high.n_faces:,} triangles, vertex colours) and "
-          f"{out / 'low.obj'} ({low.n_faces:,} triangles, UVs) in "
-          f"{time.perf_counter() - t0:.2f} s")
-    tangents = compute_tangents(low)
-    with atomic_path(out / "tangents.npy") as tmp, open(tmp, "wb") as fh:
-        np.save(fh, tangents)
-    for space in ("tangent", "object"):
-        result = bake(out / "high.ply", out / "low.obj", size=size, space=space, samples=4,
-                      extrusion=0.05, max_distance=0.05, padding=16, progress=True, log=log)
-        path = out / f"normal_{space}.png"
-        write_image(path, encode_normals(result.normals, 16))
-        print(f"{result.summary()} → {path}")
+    size = check_size(size, "--size")
+    with atomic_folder(out) as stage:  # built beside out, moved in at the end
+        t0 = time.perf_counter()
+        high = colored_bumpy_torus(high_faces=262_144)
+        _, low = bumpy_torus_pair(high_faces=64, low_faces=2_304)
+        save_ply(high, stage / "high.ply")
+        save_obj(low, stage / "low.obj")
+        print(f"generated {out / 'high.ply'} ({high.n_faces:,} triangles, vertex colours) "
+              f"and {out / 'low.obj'} ({low.n_faces:,} triangles, UVs) in "
+              f"{time.perf_counter() - t0:.2f} s")
+        tangents = compute_tangents(low)
+        with atomic_path(stage / "tangents.npy") as tmp, open(tmp, "wb") as fh:
+            np.save(fh, tangents)
+        for space in ("tangent", "object"):
+            result = bake(stage / "high.ply", stage / "low.obj", size=size, space=space,
+                          samples=4, extrusion=0.05, max_distance=0.05, padding=16,
+                          progress=True, log=log)
+            name = f"normal_{space}.png"
+            write_image(stage / name, encode_normals(result.normals, 16))
+            print(f"{result.summary()} → {out / name}")
 
-    result = reduce(out / "high.ply", out, faces=REDUCE_FACES, size=size, name="torus",
-                    progress=True, log=log)
-    print(result.table())
-    print(result.summary())
+        result = reduce(stage / "high.ply", stage, faces=REDUCE_FACES, size=size,
+                        name="torus", progress=True, log=log)
+        result.outdir = out
+        print(result.table())
+        print(result.summary())
 
-    from .compare import compare_demo
-
-    compare_demo(out, out / "high.ply", out / "low.obj", out / "normal_tangent.png", log=log)
+        metrics = compare_demo(stage, stage / "high.ply", stage / "low.obj",
+                               stage / "normal_tangent.png", log=log)
+        print(summary(metrics, out))

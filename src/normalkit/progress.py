@@ -1,6 +1,9 @@
-"""Progress bars for long work: tqdm on stderr, or a silent stand-in."""
+"""Progress bars for long work: tqdm on stderr when it is a terminal, else a silent
+stand-in (a bar redrawn with carriage returns is noise in a log file or a pipe)."""
 
 from __future__ import annotations
+
+import sys
 
 
 class _NoBar:
@@ -17,8 +20,9 @@ class _NoBar:
 
 
 def progress_bar(total: int, enabled: bool, desc: str, unit: str):
-    """A tqdm bar (cleared when done) when ``enabled``, else a no-op with the same methods."""
-    if not enabled:
+    """A tqdm bar (cleared when done) when ``enabled`` and stderr is a terminal, else a
+    no-op with the same methods."""
+    if not enabled or not sys.stderr.isatty():
         return _NoBar()
     from tqdm import tqdm
 

@@ -9,44 +9,51 @@ from ..errors import NormalkitError
 from ..plural import count
 from .map_convert import depth_name, output_bits, read_map, texel_bits, write_map
 
+#: Names checked before any work: a 32768² map has 16 levels.
+MAX_LEVELS = 16
+
 
 def run(args) -> int:
     import numpy as np
 
-    from ..imageio import IMAGE_FORMATS, write_image
+    from ..atomic import atomic_folder, check_outputs
+    from ..imageio import IMAGE_FORMATS, bits_to_extension, write_image
     from ..mips import average_chain, toksvig_roughness
 
     out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NormalkitError(f"'{out_dir}' is a file; -o takes a folder for the mip levels")
-    if not out_dir.exists() and not out_dir.parent.is_dir():
-        raise NormalkitError(f"cannot create '{out_dir}': folder '{out_dir.parent}' does "
-                             "not exist")
     src = Path(args.map)
-    t0 = time.perf_counter()
-    normals, texels = read_map(src, directx=args.directx)
+    if args.base_roughness is not None and not args.roughness:
+        raise NormalkitError("--base-roughness needs --roughness")
+    if args.base_roughness is not None and not 0 <= args.base_roughness <= 1:
+        raise NormalkitError(f"--base-roughness must be in [0, 1], got {args.base_roughness:g}")
     ext = args.format or (src.suffix.lower() if src.suffix.lower() in IMAGE_FORMATS
                           else ".png")
     if not ext.startswith("."):
         ext = "." + ext
-    bits = output_bits(f"x{ext}", args.bits, texel_bits(texels))
-    if args.base_roughness is not None and not args.roughness:
-        raise NormalkitError("--base-roughness needs --roughness")
-    means = average_chain(normals, levels=args.levels)
-    out_dir.mkdir(exist_ok=True)
+    if args.bits is not None:
+        bits_to_extension(args.bits, f"x{ext}")
     stem = src.stem
-    for k, m in enumerate(means):
-        length = np.sqrt(np.einsum("ijk,ijk->ij", m, m))[..., None]
-        n = np.divide(m, length, out=np.zeros_like(m), where=length > 0)
-        write_map(out_dir / f"{stem}_mip{k}{ext}", n, bits, directx=args.directx)
-        if args.roughness:
-            r = toksvig_roughness(m, base_roughness=args.base_roughness or 0.0)
-            if bits == 32:
-                write_image(out_dir / f"{stem}_roughness_mip{k}{ext}", r)
-            else:
-                top = 255 if bits == 8 else 65535
-                img = np.rint(r * top).astype(np.uint8 if bits == 8 else np.uint16)
-                write_image(out_dir / f"{stem}_roughness_mip{k}{ext}", img)
+    names = [f"{stem}_mip{k}{ext}" for k in range(MAX_LEVELS)]
+    if args.roughness:
+        names += [f"{stem}_roughness_mip{k}{ext}" for k in range(MAX_LEVELS)]
+    check_outputs([("output", n) for n in names], {"MAP": src}, folder=out_dir)
+    t0 = time.perf_counter()
+    normals, texels = read_map(src, directx=args.directx)
+    bits = output_bits(f"x{ext}", args.bits, texel_bits(texels))
+    means = average_chain(normals, levels=args.levels)
+    with atomic_folder(out_dir, {"MAP": src}) as stage:
+        for k, m in enumerate(means):
+            length = np.sqrt(np.einsum("ijk,ijk->ij", m, m))[..., None]
+            n = np.divide(m, length, out=np.zeros_like(m), where=length > 0)
+            write_map(stage / f"{stem}_mip{k}{ext}", n, bits, directx=args.directx)
+            if args.roughness:
+                r = toksvig_roughness(m, base_roughness=args.base_roughness or 0.0)
+                if bits == 32:
+                    write_image(stage / f"{stem}_roughness_mip{k}{ext}", r)
+                else:
+                    top = 255 if bits == 8 else 65535
+                    img = np.rint(r * top).astype(np.uint8 if bits == 8 else np.uint16)
+                    write_image(stage / f"{stem}_roughness_mip{k}{ext}", img)
     last = means[-1].shape
     extra = " and Toksvig roughness" if args.roughness else ""
     print(f"{src} → {out_dir}/: {count(len(means), 'level')} "
