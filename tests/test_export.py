@@ -346,7 +346,7 @@ def _no_files(folder):
     ("object_space", "no object-space normal texture"),
     ("no_uvs", "unwrap"),
     ("no_folder", "does not exist"),
-    ("is_dir", "is a directory"),
+    ("is_dir", "is a folder"),
     ("gltf_suffix", "name the file .glb"),
     ("color_16bit", "8-bit sRGB"),
     ("color_float", "8-bit sRGB"),

@@ -411,7 +411,7 @@ def _png_bytes(image: np.ndarray) -> bytes:
 def export_obj(path: str | os.PathLike, mesh: Mesh,
                normal_map_path: str | os.PathLike | None = None,
                color_map_path: str | os.PathLike | None = None, *, space: str = "tangent",
-               log=None) -> dict:
+               log=None, check_textures: bool = True) -> dict:
     """Write ``mesh`` as OBJ (v/vt/vn) plus an MTL beside it that references the textures.
 
     Parameters
@@ -437,6 +437,10 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
         Receives one-line notices, and warnings when a tangent-space normal map looks
         like DirectX green (OBJ readers expect OpenGL), object space, or not a normal
         map at all (:func:`normalkit.validate.guess_space`).
+    check_textures : bool
+        Read the textures first, refusing files that are not images, and look at the
+        normal map (default). :func:`normalkit.reduce.reduce` turns it off for the maps
+        it has just written itself.
 
     Returns
     -------
@@ -477,14 +481,15 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
         tex = Path(tex)
         if not tex.is_file():
             raise NormalkitError(f"{label} '{tex}': no such file; write the texture first")
-        texels[label] = _read_texture(tex, label)
+        if check_textures:
+            texels[label] = _read_texture(tex, label)
         try:
             rel = os.path.relpath(tex.resolve(), path.parent.resolve())
         except ValueError:  # another drive (Windows): keep it absolute
             rel = str(tex.resolve())
         refs[label] = rel.replace(os.sep, "/")
 
-    if log is not None and space == "tangent" and refs["normal map"]:
+    if log is not None and space == "tangent" and "normal map" in texels:
         _warn_obj_normal_map(texels["normal map"], normal_map_path, log)
     mesh = _prepare_mesh(mesh, log)
     material = path.stem

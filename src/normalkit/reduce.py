@@ -394,7 +394,7 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
             job.result()
     files["obj"] = tmp / f"{asset}.obj"
     export_obj(files["obj"], low, files["normal_map"], files.get("color_map"), space=space,
-               log=log)
+               log=log, check_textures=False)  # our own maps, just written
     files["mtl"] = tmp / f"{asset}.mtl"
     return files
 
