@@ -14,6 +14,7 @@ import argparse
 import errno
 import importlib
 import sys
+import warnings
 
 from .errors import NormalkitError
 
@@ -69,9 +70,22 @@ def describe_memory_error(exc: MemoryError) -> str:
             "threads or samples, or free some memory")
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (NumPy, trimesh, …) as one ``warning:`` line, without the source
+    file, line number and code line Python prints by default."""
+    text = " ".join(str(message).split())
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         return args.func(args)
     except NormalkitError as exc:
