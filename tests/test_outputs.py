@@ -309,6 +309,20 @@ def test_a_bake_that_cannot_fit_in_memory_is_refused_before_any_work(inputs, cap
     assert "smaller size" in line and not out.exists()
 
 
+def test_memory_limit_setting_lowers_the_ceiling(inputs, capsys, monkeypatch):
+    monkeypatch.setenv("NORMALKIT_MEMORY_LIMIT", str(1 << 30))
+    out = inputs.parent / "o.png"
+    for command in (["bake", "{high.ply}", "{low.obj}", "-o", "{OUT}", "--size", "8192", "-q"],
+                    ["render", "{low.obj}", "-o", "{OUT}", "--size", "4096", "-q"]):
+        code = main(_args(command, inputs, out))
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and "but only 1.0 GiB is available" in err[-1], err
+        assert not out.exists()
+    monkeypatch.setenv("NORMALKIT_MEMORY_LIMIT", str(1 << 40))
+    code = main(_args(["bake", "{high.ply}", "{low.obj}", "-o", "{OUT}", *BAKE], inputs, out))
+    assert code == 0 and out.is_file()
+
+
 def test_memory_error_and_os_error_are_one_line(inputs, capsys, monkeypatch):
     import normalkit.bake as bake_mod
 

@@ -4,7 +4,8 @@
   ``render`` and ``compare``) are whole numbers in [``MIN_SIZE``, ``MAX_SIZE``].
 * :func:`check_memory` refuses, before the work, a job whose estimated peak memory is more
   than the memory this process can get: the smallest of the system's available memory,
-  the cgroup's (container's) limit and the process's address-space limit (``ulimit -v``).
+  the cgroup's (container's) limit, the process's address-space limit (``ulimit -v``)
+  and ``NORMALKIT_MEMORY_LIMIT`` (bytes) when set.
   The estimates are the callers' (``bake.peak_bytes``, ``render.peak_bytes``), measured
   and rounded up.
 """
@@ -90,8 +91,10 @@ def gib(n: float) -> str:
 def check_memory(need: int, what: str, fix: str) -> None:
     """Refuse, before any work, a job that needs ``need`` bytes at its peak when less is
     available: "WHAT needs about X of memory, but only Y is available; FIX"."""
-    have = os.environ.get("NORMALKIT_MEMORY_LIMIT")  # bytes; for tests and shared hosts
-    have = int(have) if have and have.isdigit() else available_memory()
+    have = available_memory()
+    ceiling = os.environ.get("NORMALKIT_MEMORY_LIMIT", "")  # bytes: jobs sharing a machine
+    if ceiling.isdigit():
+        have = int(ceiling) if have is None else min(have, int(ceiling))
     if have is not None and need > have:
         raise NormalkitError(f"{what} needs about {gib(need)} of memory, but only {gib(have)} "
                              f"is available; {fix}")
