@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +39,7 @@ from .errors import NormalkitError
 from .limits import check_memory
 from .mesh import Mesh
 from .normals import check_hard_angle, ensure_normals
+from .parallel import map_threads
 from .plural import count
 from .progress import progress_bar
 from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
@@ -338,11 +338,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         return len(hit.prim), n_miss
 
     bar = progress_bar(len(tiles), progress, "baking", "tile")
-    with ThreadPoolExecutor(n_threads) as pool:
-        for n_rays, n_miss in pool.map(work, tiles):
-            counts["rays"] += n_rays
-            counts["ray_misses"] += n_miss
-            bar.update(1)
+    # An interrupt or a failing tile stops the loop only once no worker runs (parallel.py).
+    for n_rays, n_miss in map_threads(work, tiles, n_threads):
+        counts["rays"] += n_rays
+        counts["ray_misses"] += n_miss
+        bar.update(1)
     bar.close()
 
     coverage = hits > 0

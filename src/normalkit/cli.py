@@ -11,11 +11,13 @@ add a module to ``COMMAND_MODULES`` to add a command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import sys
 import warnings
 
+from . import interrupt
 from .errors import NormalkitError
 
 COMMAND_MODULES = (
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     try:
-        return args.func(args)
+        with interrupt.handling():  # SIGINT / SIGTERM stop at a safe point (interrupt.py)
+            return args.func(args)
     except NormalkitError as exc:
         print(f"normalkit: error: {exc}", file=sys.stderr)
         return 2
@@ -97,10 +100,39 @@ def _run(args) -> int:
     except OSError as exc:
         print(f"normalkit: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("normalkit: interrupted", file=sys.stderr)
-        return 130
+        return interrupt.exit_code(exc)  # 130 for SIGINT, 143 for SIGTERM
+
+
+def entry() -> None:
+    """The ``normalkit`` console script: :func:`main` with SIGINT and SIGTERM handled
+    from the start to the end of the process.
+
+    After an interrupt (once :func:`main` has stopped the workers and removed the
+    temporary files) the process ends at once with ``os._exit``: the interpreter's
+    shutdown would run with native thread pools (Embree's, Numba's) still alive, and a
+    further signal during it would kill Python by default. After a run that was not
+    interrupted, further signals are ignored and Python exits normally.
+    """
+    import os
+
+    interrupt.install()
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse: --help, usage errors
+        code = exc.code
+    except KeyboardInterrupt as exc:  # a signal while the parser is built, or at the end
+        print("normalkit: interrupted", file=sys.stderr)
+        code = interrupt.exit_code(exc)
+    interrupt.ignore()
+    if interrupt.requested():
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code if isinstance(code, int) else interrupt.exit_code())
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage
 
 from .errors import NormalkitError
+from .parallel import run_threads
 
 __all__ = ["dilate"]
 
@@ -125,8 +125,7 @@ def dilate(image: np.ndarray, mask: np.ndarray, texels: float) -> np.ndarray:
         _fill(out, src_image, idx[0][sub] + wr0, idx[1][sub] + wc0, r0, c0, limit2)
 
     corners = [(r, c) for r in range(0, height, _TILE) for c in range(0, width, _TILE)]
-    with ThreadPoolExecutor(min(default_threads(), len(corners))) as pool:
-        list(pool.map(tile, corners))  # scipy's transform releases the GIL
+    run_threads(tile, corners, default_threads())  # scipy's transform releases the GIL
     return out
 
 

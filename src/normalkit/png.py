@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
+
+from .parallel import map_threads
 
 __all__ = ["write_png"]
 
@@ -77,14 +78,14 @@ def write_png(file: BinaryIO, image: np.ndarray, *, level: int = 1,
                                       _COLOR_TYPES[channels], 0, 0, 0))
     adler = 1
     n_threads = min(threads or default_threads(), len(strips))
-    with ThreadPoolExecutor(max(1, n_threads)) as pool:
-        for k, (part, part_adler, size) in enumerate(pool.map(deflate, range(len(strips)))):
-            adler = _adler32_combine(adler, part_adler, size)
-            if k == 0:
-                part = b"\x78\x01" + part  # zlib header: deflate, 32K window, fastest
-            if k == len(strips) - 1:
-                part += struct.pack(">I", adler)
-            _chunk(file, b"IDAT", part)
+    for k, (part, part_adler, size) in enumerate(map_threads(deflate, range(len(strips)),
+                                                             n_threads)):
+        adler = _adler32_combine(adler, part_adler, size)
+        if k == 0:
+            part = b"\x78\x01" + part  # zlib header: deflate, 32K window, fastest
+        if k == len(strips) - 1:
+            part += struct.pack(">I", adler)
+        _chunk(file, b"IDAT", part)
     _chunk(file, b"IEND", b"")
 
 

@@ -7,10 +7,12 @@ thread pool. Every query returns the closest hit along the ray within [0, tfar].
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import NamedTuple
 
 import numpy as np
+
+from .parallel import run_threads
 
 CHUNK = 1 << 16
 
@@ -41,7 +43,7 @@ class RayCaster:
         self.scene.run(probe, probe + 1, dists=np.ones(1, np.float32), output=1)
 
     def intersect(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
-                  pool: ThreadPoolExecutor | None = None) -> Hits:
+                  pool: Executor | None = None) -> Hits:
         """Closest hits of N rays.
 
         Parameters
@@ -72,12 +74,8 @@ class RayCaster:
             out.u[sl] = res["u"]
             out.v[sl] = res["v"]
 
-        starts = range(0, n, CHUNK)
-        if pool is None:
-            for s in starts:
-                run(s)
-        else:
-            list(pool.map(run, starts))
+        # In this thread without a pool; a stop request is checked between chunks.
+        run_threads(run, range(0, n, CHUNK), 1, pool=pool)
         return out
 
 

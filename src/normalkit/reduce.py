@@ -40,7 +40,6 @@ import json
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +48,7 @@ import numpy as np
 from .atomic import atomic_folder, check_outputs
 from .errors import NormalkitError
 from .mesh import Mesh, _normalize, weld_positions
+from .parallel import run_threads
 
 STAGES = ("load", "decimate", "unwrap", "bake", "export")
 SPACES = ("tangent", "object")
@@ -376,22 +376,26 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
         if (color8[..., 3] == 255).all():
             color8 = np.ascontiguousarray(color8[..., :3])  # opaque: RGB
         files["color_map"] = tmp / f"{asset}_basecolor.png"
-    with ThreadPoolExecutor(2) as pool:  # OpenCV's PNG encoder releases the GIL
-        jobs = [pool.submit(write_image, files["normal_map"], normal16)]
-        if color8 is not None:
-            jobs.append(pool.submit(write_image, files["color_map"], color8))
-        if space == "tangent":
-            files["glb"] = tmp / f"{asset}.glb"
+    jobs = [lambda: write_image(files["normal_map"], normal16)]
+    if color8 is not None:
+        jobs.append(lambda: write_image(files["color_map"], color8))
+    if space == "tangent":
+        files["glb"] = tmp / f"{asset}.glb"
+
+        def glb():
             # The GLB carries the game-ready 8-bit map (what engines compress and web
             # viewers decode anyway; a third of the bytes); the PNG file keeps 16 bits.
             normal8 = encode_normals(result.normals, 8)
             export_glb(files["glb"], low, normal8, color8, tangents=compute_tangents(low),
                        name=asset, log=log)
-        else:
-            log("object-space normal maps have no glTF equivalent (normalTexture is tangent "
-                f"space): wrote {asset}.obj + PNG only; use --space tangent for a GLB")
-        for job in jobs:
-            job.result()
+
+        jobs.append(glb)
+    else:
+        log("object-space normal maps have no glTF equivalent (normalTexture is tangent "
+            f"space): wrote {asset}.obj + PNG only; use --space tangent for a GLB")
+    # Together: OpenCV's PNG encoder releases the GIL. An interrupt or a failure returns
+    # only once none of them runs, before the staging folder is removed.
+    run_threads(lambda job: job(), jobs, len(jobs))
     files["obj"] = tmp / f"{asset}.obj"
     export_obj(files["obj"], low, files["normal_map"], files.get("color_map"), space=space,
                log=log, check_textures=False)  # our own maps, just written

@@ -56,7 +56,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +64,7 @@ from .camera import Camera, _sample_offsets, eye_inside
 from .errors import NormalkitError
 from .limits import check_memory
 from .mesh import Mesh, interpolate_corners
+from .parallel import map_threads
 from .progress import progress_bar
 from .tspace import dot, tangent_to_world, unit
 
@@ -578,10 +578,9 @@ class Renderer:
         t0 = time.perf_counter()
         bar = progress_bar(len(jobs), progress, "rendering", "tile")
         n_rays = 0
-        with ThreadPoolExecutor(self.threads) as pool:
-            for n in pool.map(lambda job: job[0](job[1]), jobs):
-                n_rays += n
-                bar.update(1)
+        for n in map_threads(lambda job: job[0](job[1]), jobs, self.threads):
+            n_rays += n
+            bar.update(1)
         bar.close()
         if "rgb" in want:
             out["rgb"] = linear_to_srgb(out["rgb"])
