@@ -46,10 +46,11 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _THIS = os.path.abspath(__file__)
 _RETRY_S = 0.02
 
-_requested = threading.Event()
-_lock = threading.RLock()  # RLock: the handler may run while the main thread holds it
-_state = {"signum": None, "raised": False, "quiet": False, "installed": 0, "retrying": False,
-          "shield": 0}
+# Plain values, no Event: the handler runs between any two bytecodes of the main thread,
+# also while it holds a lock of threading's own, so it takes no lock and starts no thread.
+_state = {"signum": None, "raised": False, "quiet": False, "installed": 0, "shield": 0,
+          "wake": None}
+_lock = threading.RLock()  # installed count and handlers, against the retry thread
 
 
 class Interrupted(KeyboardInterrupt):
@@ -68,13 +69,13 @@ class Interrupted(KeyboardInterrupt):
 
 def requested() -> bool:
     """True once SIGINT or SIGTERM arrived (while :func:`handling` is active)."""
-    return _requested.is_set()
+    return _state["signum"] is not None
 
 
 def check() -> None:
     """Raise :class:`Interrupted` if a stop was requested (any thread; call it between
     units of work, never inside cleanup code)."""
-    if _requested.is_set() and not _state["quiet"] and not _state["shield"]:
+    if _state["signum"] is not None and not _state["quiet"] and not _state["shield"]:
         _state["raised"] = True
         raise Interrupted(_state["signum"] or signal.SIGINT)
 
@@ -87,7 +88,6 @@ def exit_code(exc: BaseException | None = None) -> int:
 
 
 def _reset() -> None:
-    _requested.clear()
     _state.update(signum=None, raised=False, quiet=False)
 
 
@@ -108,35 +108,38 @@ def _safe(frame) -> bool:
 def _handler(signum, frame) -> None:
     if _state["signum"] is None:
         _state["signum"] = signum
-        _requested.set()
     if _state["raised"] or _state["quiet"]:
         return
     if not _safe(frame):
-        _retry()
+        with contextlib.suppress(OSError):  # wake the retry thread (a full pipe is awake)
+            os.write(_state["wake"], b"!")
         return
     _state["raised"] = True
     raise Interrupted(_state["signum"])
 
 
-def _retry() -> None:
-    with _lock:
-        if _state["retrying"]:
-            return
-        _state["retrying"] = True
-    threading.Thread(target=_poke, name="normalkit-interrupt", daemon=True).start()
+def _start_retry_thread() -> None:
+    """The thread that asks the main thread again, started once, before any signal."""
+    if _state["wake"] is not None:
+        return
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    threading.Thread(target=_retry, args=(r,), name="normalkit-interrupt", daemon=True).start()
+    _state["wake"] = w
 
 
-def _poke() -> None:
-    """Ask the main thread again until it raised (or the handlers are gone)."""
-    try:
+def _retry(wake: int) -> None:
+    """After each deferral, run the handler again every 20 ms (``interrupt_main``: no
+    real signal) until it raised, or the handlers are gone."""
+    while True:
+        os.read(wake, 64)
         while True:
             time.sleep(_RETRY_S)
             with _lock:
-                if _state["raised"] or _state["quiet"] or not _state["installed"]:
-                    return
+                if (_state["raised"] or _state["quiet"] or not _state["installed"]
+                        or _state["signum"] is None):
+                    break
                 _thread.interrupt_main(_state["signum"])
-    finally:
-        _state["retrying"] = False
 
 
 def install() -> None:
@@ -146,6 +149,7 @@ def install() -> None:
     with _lock:
         if not _state["installed"]:
             _reset()
+            _start_retry_thread()
             for s in SIGNALS:
                 signal.signal(s, _handler)
         _state["installed"] += 1
@@ -167,6 +171,7 @@ def handling():
     with _lock:
         if not _state["installed"]:
             _reset()
+            _start_retry_thread()
             previous = {s: signal.signal(s, _handler) for s in SIGNALS}
         _state["installed"] += 1
     try:
@@ -174,7 +179,7 @@ def handling():
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        if _requested.is_set():
+        if _state["signum"] is not None:
             raise Interrupted(_state["signum"]) from exc
         raise
     finally:
