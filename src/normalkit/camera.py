@@ -20,6 +20,8 @@ Functions and classes
 Camera
     The camera: ``look_at``, ``orthographic_look_at``, ``rays``, ``project``,
     ``world_to_camera``, ``to_json`` / ``from_json``.
+load_cameras(path)
+    The cameras of a cameras.json (``normalkit render``'s), validated.
 orbit_angles(views, azimuths, elevations)
     The (azimuth, elevation) pairs of an orbit, in degrees.
 orbit_cameras(mesh_or_bounds, views, ...)
@@ -37,7 +39,8 @@ import numpy as np
 
 from .errors import NormalkitError
 
-__all__ = ["Camera", "orbit_angles", "orbit_cameras", "eye_inside"]
+__all__ = ["CAMERAS_FORMAT", "Camera", "eye_inside", "load_cameras", "orbit_angles",
+           "orbit_cameras"]
 
 #: Rays cast from a camera position by :func:`eye_inside`.
 INSIDE_RAYS = 64
@@ -353,10 +356,160 @@ class Camera:
 
     @classmethod
     def from_json(cls, d: dict) -> Camera:
-        """Rebuild a camera from :meth:`to_json` output (extra keys are ignored)."""
-        return cls(K=d["K"], width=d["width"], height=d["height"],
-                   cam_to_world=d["cam_to_world"], orthographic=d.get("orthographic", False),
-                   ortho_scale=d.get("ortho_scale"))
+        """Rebuild a camera from :meth:`to_json` output (extra keys are ignored).
+
+        Raises
+        ------
+        NormalkitError
+            ``d`` is not a dict, a key is missing, or a value has the wrong type or shape
+            (``K`` 3×3 and ``cam_to_world`` 4×4 finite numbers, ``width``/``height``
+            positive integers, ``orthographic`` true/false, ``ortho_scale`` a positive
+            number or null), or the camera itself is invalid (see :class:`Camera`).
+        """
+        if not isinstance(d, dict):
+            raise NormalkitError(f"a camera must be a JSON object, got {_json_type(d)}")
+        missing = [k for k in ("K", "width", "height", "cam_to_world") if k not in d]
+        if missing:
+            raise NormalkitError(f"the camera has no {', '.join(repr(k) for k in missing)}")
+        ortho = d.get("orthographic", False)
+        if not isinstance(ortho, (bool, np.bool_)):
+            raise NormalkitError(f"orthographic must be true or false, got {_short(ortho)}")
+        scale = d.get("ortho_scale")
+        if scale is not None:
+            try:
+                scale = float(scale) if _is_number(scale) else math.nan
+            except OverflowError:  # an integer beyond float range
+                scale = math.inf
+            if not 0 < scale < math.inf:
+                raise NormalkitError(
+                    f"ortho_scale must be a positive number, got {_short(d['ortho_scale'])}")
+        for key in ("width", "height"):
+            v = d[key]
+            if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                    and 0 < v <= 32768):
+                raise NormalkitError(
+                    f"{key} must be a positive integer ≤ 32768, got {_short(v)}")
+        k = _matrix(d["K"], (3, 3), "K")
+        m = _matrix(d["cam_to_world"], (4, 4), "cam_to_world")
+        with np.errstate(all="ignore"):  # 1e308 entries overflow in the checks: they fail
+            return cls(K=k, width=d["width"], height=d["height"], cam_to_world=m,
+                       orthographic=bool(ortho), ortho_scale=scale)
+
+
+#: The ``format`` string of the cameras.json that ``normalkit render`` writes.
+CAMERAS_FORMAT = "normalkit cameras 1"
+
+
+def _json_type(v) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
+             type(None): "null"}
+    for t, name in names.items():
+        if isinstance(v, t):
+            return name
+    return "a number" if _is_number(v) else type(v).__name__
+
+
+def _short(v, limit: int = 40) -> str:
+    """A one-line, bounded repr of a JSON value for messages."""
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, (bool, np.bool_))
+
+
+def _matrix(value, shape: tuple[int, int], name: str) -> np.ndarray:
+    """``value`` (row lists or an array) as a finite float64 matrix of ``shape``."""
+    rows, cols = shape
+    want = f"{name} must be a {rows}×{cols} matrix of finite numbers (a list of {rows} rows)"
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise NormalkitError(f"{want}, got a {value.dtype} array")
+        a = value.astype(np.float64)
+    else:
+        if not (isinstance(value, (list, tuple)) and len(value) == rows and all(
+                isinstance(r, (list, tuple)) and len(r) == cols and all(map(_is_number, r))
+                for r in value)):
+            raise NormalkitError(f"{want}, got {_short(value)}")
+        try:
+            a = np.array(value, dtype=np.float64)
+        except OverflowError:  # an integer beyond float range
+            raise NormalkitError(f"{want}; a number is too large") from None
+    if a.shape != shape:
+        raise NormalkitError(f"{want}, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise NormalkitError(f"{want}; it holds NaN or infinity")
+    return a
+
+
+def load_cameras(path) -> list[Camera]:
+    """The cameras of a ``cameras.json`` as ``normalkit render`` writes it.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A JSON document with ``"format": "normalkit cameras 1"`` and a non-empty
+        ``"views"`` list; each view holds :meth:`Camera.to_json` keys (``K``, ``width``,
+        ``height``, ``cam_to_world``, optional ``orthographic``/``ortho_scale``); other
+        keys (``files``, ``depth_range``, …) are ignored here.
+
+    Returns
+    -------
+    list of Camera, in the order of ``views``.
+
+    Raises
+    ------
+    NormalkitError
+        One line naming the file and the problem: missing or unreadable file, not JSON,
+        another format (or a newer version of this one), no views, or a view whose
+        camera is invalid (as :meth:`Camera.from_json` checks).
+    """
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        what = "it is a directory" if p.is_dir() else "no such file"
+        raise NormalkitError(f"cannot read '{p}': {what}; check the path")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise NormalkitError(f"cannot read '{p}': {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(data)
+    except RecursionError:
+        raise NormalkitError(f"cannot read '{p}': the JSON is nested too deeply; "
+                             "it is not a cameras.json") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge integers
+        reason = " ".join(str(exc).split())[:160]
+        raise NormalkitError(f"cannot read '{p}': not valid JSON ({reason}); "
+                             "re-render it with `normalkit render`") from None
+    if not isinstance(doc, dict):
+        raise NormalkitError(f"cannot read '{p}': the document is {_json_type(doc)}, not an "
+                             f"object with \"format\": \"{CAMERAS_FORMAT}\"")
+    fmt = doc.get("format")
+    if fmt != CAMERAS_FORMAT:
+        if isinstance(fmt, str) and fmt.startswith("normalkit cameras "):
+            raise NormalkitError(f"cannot read '{p}': its format {_short(fmt)} is not "
+                                 f"{CAMERAS_FORMAT!r}; a newer normalkit wrote it, upgrade")
+        raise NormalkitError(f"cannot read '{p}': not a normalkit cameras.json (format "
+                             f"{'missing' if fmt is None else _short(fmt)}, expected "
+                             f"{CAMERAS_FORMAT!r})")
+    views = doc.get("views")
+    if not isinstance(views, list) or not views:
+        got = "missing" if views is None else (
+            "empty" if views == [] else _json_type(views))
+        raise NormalkitError(f"cannot read '{p}': \"views\" must be a non-empty list of "
+                             f"cameras, it is {got}")
+    cams = []
+    for k, view in enumerate(views):
+        try:
+            cams.append(Camera.from_json(view))
+        except NormalkitError as exc:
+            raise NormalkitError(f"cannot read '{p}': view {k}: {exc}") from None
+    return cams
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,7 +567,11 @@ def _orbit_basis(up: np.ndarray):
     For up = +z: front = −y (the camera at azimuth 0 sits on −y: Blender's front view) and
     side = +x (azimuth 90° is the right view). For up = +y: front = +z, side = +x.
     """
-    up = up / np.linalg.norm(up)
+    length = np.linalg.norm(up)
+    if not length > 0:
+        raise NormalkitError(f"up must be a non-zero direction, got {tuple(up)}; e.g. 0 0 1 "
+                             "(Z-up files) or 0 1 0 (Y-up files)")
+    up = up / length
     ref = np.array([1.0, 0.0, 0.0])
     if abs(up @ ref) > 0.9:
         ref = np.array([0.0, 1.0, 0.0])
