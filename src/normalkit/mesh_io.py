@@ -9,8 +9,14 @@ Mesh is the same triangle in every later step (tangents, bake, export).
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
+import logging
 import os
+import re
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +25,28 @@ from .errors import NormalkitError
 from .mesh import Mesh, _normalize, encode_color, srgb_lut, srgb_to_linear
 
 MESH_FORMATS = (".obj", ".ply", ".stl", ".off", ".gltf", ".glb")
+
+
+class _Corrupt(ValueError):
+    """Inconsistent data found after parsing; load_mesh names the file."""
+
+
+@contextlib.contextmanager
+def _quiet_trimesh():
+    """Silence trimesh's log (it warns, e.g. "unable to convert colors!", on stderr when the
+    application configures no logging) and Python warnings, while it parses.
+
+    Whatever matters is checked afterwards and reported as one NormalkitError.
+    """
+    logger = logging.getLogger("trimesh")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
@@ -49,40 +77,201 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
     Raises
     ------
     NormalkitError
-        Missing, unreadable, unknown, empty or non-finite input.
+        One line naming the file: missing, unreadable, unknown, empty, corrupt,
+        truncated or non-finite input. PLY, STL and GLB headers are checked against
+        the file size first, so a header that claims 10¹² vertices fails at once,
+        without allocating. Whatever trimesh logs or warns while parsing is silenced;
+        its exceptions become this error.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise NormalkitError(f"cannot read '{path}': no such file")
+        what = "it is a directory" if path.is_dir() else "no such file"
+        raise NormalkitError(f"cannot read '{path}': {what}")
     if suffix not in MESH_FORMATS:
         raise NormalkitError(
             f"'{path}': unknown mesh format '{suffix}' (supported: {', '.join(MESH_FORMATS)})")
+    size = path.stat().st_size
+    if size == 0:
+        raise NormalkitError(f"cannot read '{path}': the file is empty (0 bytes); "
+                             "export the mesh again")
     if suffix == ".ply":
-        fast = _read_simple_binary_ply(path)
+        header = _ply_header(path, size)
+        with np.errstate(all="ignore"):  # NaN/inf data: Mesh.validate reports it
+            fast = _read_simple_binary_ply(path, header)
         if fast is not None:
             return fast.validate()
+    elif suffix == ".glb":
+        _check_glb(path, size)
+    elif suffix == ".gltf":
+        _check_gltf(path)
+    elif suffix == ".stl":
+        _check_stl(path, size)
 
     import trimesh  # deferred: importing trimesh costs ~0.5 s of start-up
 
-    try:
-        loaded = trimesh.load(str(path), process=False)
-    except Exception as exc:  # trimesh raises many types for corrupt files
-        raise NormalkitError(f"cannot read '{path}' as {suffix[1:].upper()}: {exc}") from None
     linear = suffix in (".gltf", ".glb")  # glTF COLOR_0 is linear; OBJ/PLY colours sRGB
-    if isinstance(loaded, trimesh.Scene):
-        parts = _scene_parts(loaded, linear)
-    elif isinstance(loaded, trimesh.Trimesh):
-        parts = [_corner_data(loaded, None, linear)]
-    else:
-        parts = []
+    # trimesh parses lazily (colours, UVs, embedded images are decoded on first access),
+    # so the conversion below covers reading the parts too. Its warnings (NumPy
+    # deprecations, overflow in casts of absurd numbers) are noise for a user: the checks
+    # that matter come after, in Mesh.validate.
+    try:
+        with _quiet_trimesh():
+            loaded = trimesh.load(str(path), process=False)
+            if isinstance(loaded, trimesh.Scene):
+                parts = _scene_parts(loaded, linear)
+            elif isinstance(loaded, trimesh.Trimesh):
+                parts = [_corner_data(loaded, None, linear)]
+            else:
+                parts = []
+    except NormalkitError:
+        raise
+    except _Corrupt as exc:
+        raise NormalkitError(f"cannot read '{path}': {exc}; re-export it") from None
+    except MemoryError:
+        raise NormalkitError(
+            f"cannot read '{path}': it declares more data than fits in memory; the file is "
+            "corrupt, or too large for this machine") from None
+    except Exception as exc:  # trimesh (and NumPy, PIL under it) raise many types
+        raise NormalkitError(_trimesh_message(path, suffix, exc)) from None
     parts = [p for p in parts if len(p[1])]
     if not parts:
-        raise NormalkitError(f"'{path}': the file holds no triangles (empty mesh)")
-    mesh = _concatenate(parts, name=path.name, log=log)
+        raise NormalkitError(_empty_message(path))
+    with np.errstate(all="ignore"):
+        mesh = _concatenate(parts, name=path.name, log=log)
     if suffix == ".obj":
         mesh = _obj_file_order(mesh, path)
     return mesh.validate()
+
+
+def _empty_message(path: Path) -> str:
+    return (f"'{path}': the file holds no triangles (empty mesh); export the mesh itself "
+            "(polygons, not only points, lines, cameras or empty nodes)")
+
+
+def _reason(exc: BaseException, limit: int = 160) -> str:
+    """A library exception as one bounded line (its type when it has no message)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _trimesh_message(path: Path, suffix: str, exc: Exception) -> str:
+    """One line for an exception trimesh (or a library under it) raised on ``path``."""
+    kind = suffix[1:].upper()
+    text = str(exc)
+    if suffix == ".ply" and "unexpected length" in text:
+        return (f"cannot read '{path}': its binary data does not match the header (a "
+                "truncated file, extra bytes, or polygons of mixed sizes: binary PLY faces "
+                "must be all triangles or all quads); re-export it triangulated")
+    if isinstance(exc, json.JSONDecodeError):
+        return (f"cannot read '{path}': its glTF JSON is not valid ({_reason(exc)}); "
+                "export it again")
+    if isinstance(exc, FileNotFoundError):
+        return (f"cannot read '{path}': a file it refers to is missing ({_reason(exc)}); "
+                "keep a .gltf's buffers and images beside it, or export a .glb")
+    if isinstance(exc, UnicodeDecodeError):
+        return (f"cannot read '{path}' as {kind}: byte {exc.start} is not text where text "
+                "belongs; the file is corrupt (or binary), re-export it")
+    if isinstance(exc, IndexError) and "out of bounds" in text:
+        return (f"cannot read '{path}' as {kind}: an index refers to something the file "
+                f"does not have (a face to a missing vertex, UV or normal: {_reason(exc)}); "
+                "re-export it")
+    return (f"cannot read '{path}' as {kind}: the file is corrupt or not {kind} "
+            f"({type(exc).__name__}: {_reason(exc)}); re-export it")
+
+
+_GLB_MAGIC, _GLB_JSON, _GLB_BIN = b"glTF", 0x4E4F534A, 0x004E4942
+
+
+def _check_glb(path: Path, size: int) -> None:
+    """Check a GLB's 12-byte header and its JSON chunk header against the file size.
+
+    trimesh reports a cut-off or foreign file with an IndexError or an unpacking error;
+    this names the problem instead.
+    """
+    def bad(problem: str) -> NormalkitError:
+        return NormalkitError(f"cannot read '{path}': {problem}")
+
+    with open(path, "rb") as fh:
+        head = fh.read(20)
+    if len(head) < 12 or head[:4] != _GLB_MAGIC:
+        if head[:4] == _GLB_MAGIC:
+            raise bad(f"truncated GLB: {size} bytes, less than its 12-byte header; "
+                      "export it again")
+        hint = ("; it looks like text glTF, name it .gltf" if head.lstrip()[:1] == b"{"
+                else "; export the mesh as glTF 2.0 binary (.glb) again")
+        raise bad(f"not a binary glTF file (it does not start with 'glTF'){hint}")
+    version, length = struct.unpack_from("<II", head, 4)
+    if version != 2:
+        raise bad(f"GLB container version {version}; normalkit reads glTF 2.0 only, "
+                  "export it again as glTF 2.0")
+    if length > size:
+        raise bad(f"truncated GLB: the header declares {length:,} bytes, the file has "
+                  f"{size:,}; export it again")
+    if len(head) < 20 or length < 20:
+        raise bad("the GLB has no JSON chunk (an empty glTF container); export the mesh "
+                  "again")
+    chunk, kind = struct.unpack_from("<II", head, 12)
+    if kind != _GLB_JSON:
+        raise bad("the GLB's first chunk is not its JSON; export it again")
+    if 20 + chunk > length:
+        raise bad(f"truncated GLB: its JSON chunk of {chunk:,} bytes runs past the "
+                  f"{length:,} the header declares; export it again")
+    with open(path, "rb") as fh:
+        fh.seek(20)
+        _check_gltf_json(path, fh.read(chunk))
+
+
+def _check_gltf_json(path: Path, data: bytes) -> None:
+    """The glTF JSON (a .gltf, or a GLB's JSON chunk) must be an object with "asset"."""
+    try:
+        doc = json.loads(data)
+    except RecursionError:
+        raise NormalkitError(f"cannot read '{path}': its JSON is nested too deeply; it is "
+                             "not glTF") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise NormalkitError(f"cannot read '{path}': its glTF JSON is not valid "
+                             f"({_reason(exc)}); export it again") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("asset"), dict):
+        raise NormalkitError(f"cannot read '{path}': the JSON is not glTF (no \"asset\" "
+                             "object at the top); export it again as glTF 2.0")
+
+
+def _check_stl(path: Path, size: int) -> None:
+    """A binary STL's triangle count must match its size (84 + 50 bytes per triangle).
+
+    A file that does not match is read as ASCII STL; one that is not text either is a
+    binary STL with a wrong count, which trimesh would report as an empty mesh.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if size >= 84:
+        with open(path, "rb") as fh:
+            fh.seek(80)
+            (count,) = struct.unpack("<I", fh.read(4))
+        if 84 + 50 * count == size:
+            return
+    else:
+        count = None
+    if head.lstrip()[:5].lower() == b"solid" and b"\0" not in head[80:]:
+        return  # ASCII
+    if count is None:
+        raise NormalkitError(f"cannot read '{path}': truncated STL ({size} bytes, less than "
+                             "a binary STL's 84-byte header); export it again")
+    raise NormalkitError(
+        f"cannot read '{path}': the binary STL header declares {count:,} triangles "
+        f"({84 + 50 * count:,} bytes), the file has {size:,} bytes (truncated or corrupt); "
+        "export it again")
+
+
+def _check_gltf(path: Path) -> None:
+    """A .gltf must hold a glTF JSON object (or, misnamed, be a GLB)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data[:4] == _GLB_MAGIC:
+        _check_glb(path, len(data))
+    else:
+        _check_gltf_json(path, data)
 
 
 def _obj_file_order(mesh: Mesh, path: Path) -> Mesh:
@@ -108,46 +297,111 @@ _PLY_COLOR_TYPES = {"uchar": "u1", "uint8": "u1"}
 _PLY_COLOR_NAMES = ("red", "green", "blue", "alpha")
 
 
-def _read_simple_binary_ply(path: Path) -> Mesh | None:
+#: Bytes per value of the PLY scalar types.
+_PLY_SIZES = {"char": 1, "int8": 1, "uchar": 1, "uint8": 1, "short": 2, "int16": 2,
+              "ushort": 2, "uint16": 2, "int": 4, "int32": 4, "uint": 4, "uint32": 4,
+              "int64": 8, "uint64": 8, "float16": 2, "float": 4, "float32": 4, "double": 8,
+              "float64": 8}
+_PLY_END = re.compile(rb"(?:^|\n)end_header[ \t\r]*\n")
+_PLY_FORMATS = ("ascii", "binary_little_endian", "binary_big_endian")
+_PLY_HEADER_MAX = 1 << 16
+
+
+def _ply_header(path: Path, size: int):
+    """Parse and check a PLY header: (format, [(element, count, [property tokens])], start).
+
+    Raises NormalkitError for a header that is not PLY, is cut off or malformed, names an
+    unknown type, or declares more elements than the bytes after it can hold (a header
+    that claims 10¹² vertices fails here, before anything is allocated).
+    """
+    def bad(problem: str) -> NormalkitError:
+        return NormalkitError(f"cannot read '{path}': {problem}; re-export the file")
+
+    with open(path, "rb") as fh:
+        head = fh.read(_PLY_HEADER_MAX)
+    if not head.startswith(b"ply"):
+        raise bad("not a PLY file (it does not start with 'ply')")
+    found = _PLY_END.search(head)
+    if found is None:
+        raise bad(f"no 'end_header' line in the first {_PLY_HEADER_MAX // 1024} KB; the "
+                  "header is cut off or this is not a PLY file")
+    end, start = found.start(), found.end()
+    try:
+        lines = head[:end].decode("ascii").splitlines()[1:]
+    except UnicodeDecodeError:
+        raise bad("the PLY header is not ASCII text") from None
+    fmt, elements = None, []
+    for line in lines:
+        tok = line.split()
+        if not tok or tok[0] in ("comment", "obj_info"):
+            continue
+        if tok[0] == "format":
+            if len(tok) < 2 or tok[1] not in _PLY_FORMATS:
+                raise bad(f"unknown PLY format line {line.strip()[:60]!r}")
+            fmt = tok[1]
+        elif tok[0] == "element":
+            if len(tok) != 3 or not tok[2].isdigit():
+                raise bad(f"bad PLY element line {line.strip()[:60]!r} (want 'element NAME "
+                          "COUNT')")
+            elements.append((tok[1], int(tok[2]), []))
+        elif tok[0] == "property":
+            scalar = len(tok) == 3 and tok[1] in _PLY_SIZES
+            listed = (len(tok) == 5 and tok[1] == "list" and tok[2] in _PLY_SIZES
+                      and tok[3] in _PLY_SIZES)
+            if not (scalar or listed):
+                raise bad(f"bad PLY property line {line.strip()[:60]!r}")
+            if not elements:
+                raise bad("a PLY property comes before any element")
+            elements[-1][2].append(tok[1:])
+    if fmt is None:
+        raise bad("the PLY header has no 'format' line")
+    vertex = [props for name, _, props in elements if name == "vertex"]
+    if len(vertex) != 1 or not {"x", "y", "z"} <= {p[-1] for p in vertex[0] if len(p) == 2}:
+        raise bad("the PLY header needs one 'vertex' element with x, y and z properties")
+    data = size - start
+    need, what = 0, []
+    for name, count, props in elements:
+        # Smallest possible row: each scalar, and each list's length with no items
+        # (binary); one character and a separator per value (ASCII).
+        row = (sum(_PLY_SIZES[p[1] if p[0] == "list" else p[0]] for p in props)
+               if fmt != "ascii" else max(2 * len(props) - 1, 0))
+        need += count * row
+        what.append(f"{count:,} {name}")
+    if need > max(data, 0):
+        raise bad(f"the header declares {', '.join(what)} elements, at least {need:,} bytes "
+                  f"of {'binary' if fmt != 'ascii' else 'text'} data, but only "
+                  f"{max(data, 0):,} bytes follow it (truncated or corrupt)")
+    return fmt, elements, start
+
+
+def _read_simple_binary_ply(path: Path, header) -> Mesh | None:
     """Fast path for the common binary PLY: float vertex properties, triangle faces only.
 
     Reads the file with one ``np.fromfile``-style view instead of importing trimesh
     (whose import alone costs ~0.5 s), which keeps ``normalkit bake`` start-up lean on
-    million-triangle high-polys. Returns None for anything else (ASCII, other layouts,
-    polygons, extra elements), which then goes through trimesh.
+    million-triangle high-polys. ``header`` is what :func:`_ply_header` returned (so the
+    counts fit the file). Returns None for anything else (ASCII, other layouts, polygons,
+    extra elements), which then goes through trimesh.
     """
+    fmt, elements, start = header
+    if fmt != "binary_little_endian" or [e[0] for e in elements] != ["vertex", "face"]:
+        return None
+    vprops, fprops = elements[0][2], elements[1][2]
+    if any(len(p) != 2 or (p[0] not in _PLY_TYPES and not (
+            p[0] in _PLY_COLOR_TYPES and p[1] in _PLY_COLOR_NAMES)) for p in vprops):
+        return None
+    if len(fprops) != 1 or fprops[0][:2] != ["list", "uchar"] or \
+            fprops[0][2] not in ("int", "int32", "uint", "uint32"):
+        return None
+    names = [p[1] for p in vprops]
+    if len(set(names)) != len(names):
+        return None
+    vdtype = np.dtype([(n, "<" + {**_PLY_TYPES, **_PLY_COLOR_TYPES}[p[0]])
+                       for p, n in zip(vprops, names, strict=True)])
+    fdtype = np.dtype([("n", "u1"), ("v", "<i4" if "u" not in fprops[0][2] else "<u4", (3,))])
+    n_v, n_f = elements[0][1], elements[1][1]
     with open(path, "rb") as fh:
-        head = fh.read(4096)
-        end = head.find(b"end_header\n")
-        if not head.startswith(b"ply") or end < 0:
-            return None
-        lines = head[:end].decode("ascii", "replace").splitlines()
-        if "format binary_little_endian 1.0" not in [ln.strip() for ln in lines]:
-            return None
-        elements, props = [], {}
-        for ln in lines:
-            tok = ln.split()
-            if tok[:1] == ["element"]:
-                elements.append((tok[1], int(tok[2])))
-                props[tok[1]] = []
-            elif tok[:1] == ["property"] and elements:
-                props[elements[-1][0]].append(tok[1:])
-        if [e for e, _ in elements] != ["vertex", "face"]:
-            return None
-        vprops = props["vertex"]
-        if any(len(p) != 2 or (p[0] not in _PLY_TYPES and not (
-                p[0] in _PLY_COLOR_TYPES and p[1] in _PLY_COLOR_NAMES)) for p in vprops):
-            return None
-        fprops = props["face"]
-        if len(fprops) != 1 or fprops[0][:3] != ["list", "uchar", fprops[0][2]] or \
-                fprops[0][2] not in ("int", "int32", "uint", "uint32"):
-            return None
-        names = [p[1] for p in vprops]
-        vdtype = np.dtype([(n, "<" + {**_PLY_TYPES, **_PLY_COLOR_TYPES}[p[0]])
-                           for p, n in zip(vprops, names, strict=True)])
-        fdtype = np.dtype([("n", "u1"), ("v", "<i4" if "u" not in fprops[0][2] else "<u4", (3,))])
-        n_v, n_f = elements[0][1], elements[1][1]
-        fh.seek(end + len(b"end_header\n"))
+        fh.seek(start)
         vert = np.fromfile(fh, dtype=vdtype, count=n_v)
         face = np.fromfile(fh, dtype=fdtype, count=n_f)
     if len(vert) != n_v or len(face) != n_f or not np.all(face["n"] == 3):
@@ -157,7 +411,8 @@ def _read_simple_binary_ply(path: Path) -> Mesh | None:
     positions = np.stack([vert["x"], vert["y"], vert["z"]], 1).astype(np.float64)
     faces = face["v"].astype(np.int64)
     if n_f and (faces.min() < 0 or faces.max() >= n_v):
-        raise NormalkitError(f"'{path}': a face indexes a vertex that does not exist")
+        raise NormalkitError(f"'{path}': a face indexes a vertex that does not exist; "
+                             "re-export the file")
     normals = uvs = None
     if {"nx", "ny", "nz"} <= set(names):
         normals = _normalize(np.stack([vert["nx"], vert["ny"], vert["nz"]], 1)
@@ -175,7 +430,7 @@ def _read_simple_binary_ply(path: Path) -> Mesh | None:
         rgba[:, 3] = vert["alpha"] / np.float32(255) if "alpha" in names else 1.0
         colors = rgba[faces]
     if n_f == 0:
-        raise NormalkitError(f"'{path}': the file holds no triangles (empty mesh)")
+        raise NormalkitError(_empty_message(path))
     return Mesh(positions=positions, faces=faces, normals=normals, uvs=uvs, name=path.name,
                 colors=colors)
 
@@ -187,12 +442,28 @@ def _corner_data(tm, matrix, linear: bool = False):
     (glTF) rather than sRGB-encoded (OBJ, PLY).
     """
     positions = np.asarray(tm.vertices, dtype=np.float64)
+    if positions.size == 0:
+        positions = positions.reshape(0, 3)
+    if positions.ndim != 2 or positions.shape[1] != 3:
+        k = positions.shape[1] if positions.ndim == 2 else "no"
+        raise _Corrupt(f"its vertices have {k} coordinates, not 3 (a malformed vertex line, "
+                       "property or accessor)")
     faces = np.asarray(tm.faces, dtype=np.int64).reshape(-1, 3)
+    if faces.size and (faces.min() < 0 or faces.max() >= len(positions)):
+        bad = faces.min() if faces.min() < 0 else faces.max()
+        raise _Corrupt(f"a face refers to vertex {bad} of {len(positions)} (0-based)")
     normals = None
     if "vertex_normals" in tm._cache.cache and len(tm.vertices):  # only normals from the file
         normals = np.asarray(tm.vertex_normals, dtype=np.float64)[faces]
     uv = getattr(tm.visual, "uv", None)
-    uvs = None if uv is None or len(uv) != len(positions) else np.asarray(uv, np.float64)[faces]
+    uvs = None
+    if uv is not None and len(uv) == len(positions):
+        uv = np.asarray(uv, np.float64)
+        if uv.ndim != 2 or uv.shape[1] < 2:
+            k = uv.shape[1] if uv.ndim == 2 else "no"
+            raise _Corrupt(f"its texture coordinates have {k} component(s), not 2 (a "
+                           "malformed vt line, property or accessor)")
+        uvs = uv[:, :2][faces]
     colors, texture = _visual_colors(tm, faces, linear)
     if matrix is not None and not np.allclose(matrix, np.eye(4)):
         positions = positions @ matrix[:3, :3].T + matrix[:3, 3]
@@ -214,6 +485,9 @@ def _visual_colors(tm, faces, linear: bool):
     if kind in ("vertex", "face"):
         raw = visual.vertex_colors if kind == "vertex" else visual.face_colors
         rgba = np.asarray(raw, np.float32) / np.float32(255)
+        owners = tm.vertices if kind == "vertex" else faces
+        if rgba.ndim != 2 or rgba.shape[1] != 4 or len(rgba) != len(owners):
+            raise _Corrupt(f"it has {len(rgba)} {kind} colours for {len(owners)} {kind}s")
         if not linear:
             rgba[:, :3] = srgb_to_linear(rgba[:, :3])
         colors = rgba[faces] if kind == "vertex" else np.repeat(rgba[:, None], 3, axis=1)
