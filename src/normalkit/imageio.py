@@ -13,6 +13,7 @@ Speed: see the Notes of :func:`write_image` and :func:`read_image`.
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -279,20 +280,29 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA, C-contiguous, in the
         stored dtype: uint8/uint16 for PNG; float32 for EXR (half channels are
         widened exactly; UINT channels stay uint32); whatever TIFF stores
-        (planar-separate TIFFs are returned interleaved; the first page only).
-        EXR: the data window; a file without R/G/B channels must have exactly
-        one channel (e.g. ``Y`` or ``Z``), returned as (H, W).
+        (planar-separate TIFFs are returned interleaved; the first page only;
+        1-bit TIFFs as uint8 0/255). EXR: the data window; a file without R/G/B
+        channels must have exactly one channel (e.g. ``Y`` or ``Z``), returned
+        as (H, W).
 
     Raises
     ------
     NormalkitError
-        Missing file, unknown extension, or a file the decoder cannot read.
+        One line naming the file: missing or empty file, unknown extension, a
+        file the decoder cannot read (with the decoder's first message), a header
+        that declares more pixels than the file's data can hold (PNG, JPEG and
+        TIFF are checked before anything is allocated), a truncated JPEG, or an
+        image of another shape (e.g. gray + alpha) or non-numeric samples.
 
     Notes
     -----
     Cost is one decode plus one channel-reordering copy. 4096 x 4096 RGB on a
     shared 2-core VM: 16-bit PNG 0.6-0.9 s, float32 EXR 0.6-1.6 s, float32
     TIFF 1.2-1.7 s.
+
+    Quiet: what libpng, libjpeg, OpenCV, OpenEXR and tifffile print or log about a
+    file is captured during the decode (file descriptors 1 and 2 are redirected for
+    that time, process-wide) and only ever reaches the user inside the error.
     """
     p = Path(path)
     ext = p.suffix.lower()
@@ -304,24 +314,196 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if not p.is_file():
         what = "it is a directory" if p.is_dir() else "no such file"
         raise NormalkitError(f"cannot read '{path}': {what}; check the path")
+    if p.stat().st_size == 0:
+        raise NormalkitError(f"cannot read '{path}': the file is empty (0 bytes); "
+                             "export the image again")
+    kind = {".exr": "OpenEXR", ".tif": "TIFF", ".tiff": "TIFF"}.get(ext, ext[1:].upper())
+    native = _NativeOutput()
     try:
-        if ext == ".exr":
-            return _read_exr(p)
-        if ext in (".tif", ".tiff"):
-            return _read_tiff(p)
-        return _read_cv2(p)
+        with native, _quiet_loggers("tifffile"):
+            if ext == ".exr":
+                image = _read_exr(p, native)
+            elif ext in (".tif", ".tiff"):
+                image = _read_tiff(p)
+            else:
+                image = _read_cv2(p, native)
     except NormalkitError:
         raise
+    except MemoryError:
+        raise NormalkitError(
+            f"cannot read '{path}': it declares more pixels than fit in memory; the file is "
+            "corrupt, or too large for this machine") from None
     except Exception as exc:  # decoder libraries raise assorted types
-        raise NormalkitError(f"cannot read '{path}': {exc}") from exc
+        detail = native.first_line(p) or _reason(exc, p)
+        raise NormalkitError(f"cannot read '{path}': corrupt or not {kind} ({detail}); "
+                             "export it again") from None
+    return _check_shape(p, image)
 
 
-def _read_cv2(p: Path) -> np.ndarray:
+def _reason(exc: BaseException, p: Path, limit: int = 160) -> str:
+    """A library exception as one bounded line, without the (long) path in it."""
+    text = " ".join(str(exc).replace(str(p), p.name).split()) or type(exc).__name__
+    if isinstance(exc, UnicodeDecodeError):
+        text = "a name or text in the header is not UTF-8"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _check_shape(p: Path, image: np.ndarray) -> np.ndarray:
+    """The decoded array as promised: (H, W), (H, W, 3) or (H, W, 4) of numbers."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.dtype == np.bool_:  # 1-bit TIFF
+        image = image.astype(np.uint8) * np.uint8(255)
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise NormalkitError(
+            f"cannot read '{p}': the image has shape {image.shape}; normalkit reads gray, RGB "
+            "or RGBA images, save it as one of those")
+    if image.dtype.kind not in "uif":
+        raise NormalkitError(f"cannot read '{p}': it stores {image.dtype} pixels; save it "
+                             "with integer or float channels")
+    if image.size == 0:
+        raise NormalkitError(f"cannot read '{p}': the image is empty, shape {image.shape}")
+    return np.ascontiguousarray(image)
+
+
+class _NativeOutput:
+    """Capture what the decoders print to stdout and stderr.
+
+    libpng, libjpeg, OpenCV and OpenEXR print warnings and errors straight to the
+    process's file descriptors 1 and 2, and the OpenEXR bindings to ``sys.stdout``; a
+    library must not. Inside the ``with`` block both descriptors point at a temporary
+    file and ``sys.stdout``/``sys.stderr`` at a buffer; :meth:`text` returns what was
+    written, and on exit everything is restored (the text is dropped: read failures put
+    its first line in their NormalkitError). Process-wide: what other threads print
+    during the decode is captured too. Where descriptors cannot be redirected (no fd
+    1/2), only the Python streams are.
+    """
+
+    def __init__(self):
+        self._saved = None
+        self._tmp = None
+        self._text = ""
+        self._streams = None
+        self._py = None
+
+    def __enter__(self):
+        import io
+        import sys
+        import tempfile
+
+        self._py = io.StringIO()
+        self._streams = sys.stdout, sys.stderr
+        for stream in self._streams:
+            if stream is not None:
+                stream.flush()
+        sys.stdout = sys.stderr = self._py
+        _flush_c_stdio()
+        try:
+            self._tmp = tempfile.TemporaryFile()
+            saved = os.dup(1), os.dup(2)
+        except OSError:
+            if self._tmp is not None:
+                self._tmp.close()
+                self._tmp = None
+            return self
+        self._saved = saved
+        os.dup2(self._tmp.fileno(), 1)
+        os.dup2(self._tmp.fileno(), 2)
+        return self
+
+    def text(self) -> str:
+        """Everything captured so far (native output first, then Python's)."""
+        if self._tmp is not None:
+            _flush_c_stdio()
+            self._tmp.seek(0)
+            self._text = self._tmp.read().decode("utf-8", "replace")
+        return self._text + (self._py.getvalue() if self._py is not None else "")
+
+    def first_line(self, p: Path) -> str:
+        """The first non-empty captured line, shortened, the path cut to the name; or ''."""
+        for line in self.text().splitlines():
+            line = " ".join(line.replace(str(p), p.name).split()).removeprefix(f"{p.name}: ")
+            if line:
+                return line if len(line) <= 160 else line[:157] + "..."
+        return ""
+
+    def __exit__(self, *exc):
+        import sys
+
+        if self._streams is not None:
+            sys.stdout, sys.stderr = self._streams
+            self._streams = None
+        if self._saved is not None:
+            _flush_c_stdio()
+            for fd, saved in zip((1, 2), self._saved, strict=True):
+                os.dup2(saved, fd)
+                os.close(saved)
+            self._saved = None
+        if self._tmp is not None:
+            self.text()
+            self._tmp.close()
+            self._tmp = None
+        return False
+
+
+_LIBC = None
+
+
+def _flush_c_stdio() -> None:
+    """fflush(NULL): push C-level buffered output (C++ std::cout too) to its descriptor."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL(None)
+            _LIBC.fflush(None)
+        except (OSError, AttributeError, TypeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.fflush(None)
+
+
+class _quiet_loggers:
+    """Silence Python loggers (tifffile warns through ``logging`` about corrupt files)."""
+
+    def __init__(self, *names: str):
+        import logging
+
+        self._loggers = [logging.getLogger(n) for n in names]
+        self._levels: list[int] = []
+
+    def __enter__(self):
+        import logging
+
+        self._levels = [lg.level for lg in self._loggers]
+        for lg in self._loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+        return self
+
+    def __exit__(self, *exc):
+        for lg, level in zip(self._loggers, self._levels, strict=True):
+            lg.setLevel(level)
+        return False
+
+
+def _read_cv2(p: Path, native: _NativeOutput) -> np.ndarray:
     import cv2
 
-    image = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    data = p.read_bytes()
+    if data[:8] == _PNG_SIGNATURE:
+        _check_png(p, data)
+    elif data[:2] == b"\xff\xd8":
+        _check_jpeg(p, data)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise NormalkitError(f"cannot read '{p}': not a valid {p.suffix.lower()[1:].upper()} file")
+        detail = native.first_line(p)
+        raise NormalkitError(
+            f"cannot read '{p}': not a valid {p.suffix.lower()[1:].upper()} file"
+            + (f" ({detail})" if detail else "") + "; export it again")
+    if data[:2] == b"\xff\xd8" and "premature end" in native.text().lower():
+        raise NormalkitError(f"cannot read '{p}': the JPEG data ends early (a truncated or "
+                             "corrupt file); download or export it again")
     if image.ndim == 3:
         if image.shape[2] == 3:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -332,12 +514,87 @@ def _read_cv2(p: Path) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _read_exr(p: Path) -> np.ndarray:
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Deflate expands at most 1032-fold; with slack for zlib framing and interlacing.
+_DEFLATE_RATIO = 1100
+
+
+def _check_png(p: Path, data: bytes) -> None:
+    """Walk the PNG's chunks: each must lie within the file, and the IHDR's pixels must
+    fit in the IDAT data. (OpenCV allocates a declared chunk length before reading it,
+    so one flipped length byte would cost gigabytes and seconds.)"""
+    def bad(problem: str) -> NormalkitError:
+        return NormalkitError(f"cannot read '{p}': {problem}; export it again")
+
+    i, n, idat, ihdr = 8, len(data), 0, None
+    while i + 8 <= n:
+        length, ctype = struct.unpack_from(">I4s", data, i)
+        if i + 12 + length > n:
+            raise bad(f"truncated PNG: chunk {ctype!r} at byte {i:,} declares {length:,} "
+                      f"bytes, the file has {max(n - i - 12, 0):,} left")
+        if ctype == b"IHDR" and length >= 13:
+            ihdr = struct.unpack_from(">IIBB", data, i + 8)
+        elif ctype == b"IDAT":
+            idat += length
+        elif ctype == b"IEND":
+            break
+        i += 12 + length
+    if ihdr is None:
+        raise bad("the PNG has no IHDR header chunk")
+    w, h, depth, color = ihdr
+    channels = _PNG_CHANNELS.get(color)
+    if not (w and h and channels and depth in (1, 2, 4, 8, 16)):
+        raise bad(f"invalid PNG header ({w}×{h}, bit depth {depth}, colour type {color})")
+    raw = h * (1 + (w * channels * depth + 7) // 8)
+    if raw > _DEFLATE_RATIO * idat + 4096:
+        raise bad(f"the header declares {w:,}×{h:,} pixels, but {idat:,} bytes of "
+                  "compressed data cannot hold them (truncated or corrupt)")
+
+
+#: JPEG start-of-frame markers; 0xC9 and up are arithmetic-coded.
+_JPEG_SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD,
+                       0xCE, 0xCF))
+
+
+def _check_jpeg(p: Path, data: bytes) -> None:
+    """The frame size must fit the data. A Huffman-coded 8×8 block takes at least one
+    bit, so a file holds at most 512 pixels per byte; libjpeg would otherwise allocate
+    and fill a declared 30000×30000 frame from a 600-byte file (5 GB, 17 s)."""
+    i, n = 2, len(data)
+    while i + 4 <= n and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
+            return
+        if marker in _JPEG_SOF and i + 9 <= n:
+            h, w = struct.unpack_from(">HH", data, i + 5)
+            limit = (1 << 28) if marker >= 0xC9 else 1024 * n + (1 << 20)
+            if w * h > limit:
+                raise NormalkitError(
+                    f"cannot read '{p}': the JPEG header declares {w:,}×{h:,} pixels, more "
+                    f"than {n:,} bytes can hold (truncated or corrupt); download or export "
+                    "it again")
+            return
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+
+
+def _read_exr(p: Path, native: _NativeOutput) -> np.ndarray:
     import OpenEXR
 
     if not OpenEXR.isOpenExrFile(str(p)):
-        raise NormalkitError(f"cannot read '{p}': not an OpenEXR file")
+        raise NormalkitError(f"cannot read '{p}': not an OpenEXR file (no EXR signature); "
+                             "export it again")
     channels = OpenEXR.File(str(p), separate_channels=True).channels()
+    if "exception raised reading pixel data" in native.text().lower():
+        # The bindings print this, and return what they could decode (or nothing).
+        raise NormalkitError(f"cannot read '{p}': corrupt or truncated OpenEXR pixel data "
+                             f"({native.first_line(p)}); export it again")
     names = list(channels)
     if {"R", "G", "B"} <= set(names):
         order = ["R", "G", "B", "A"] if "A" in channels else ["R", "G", "B"]
@@ -364,7 +621,10 @@ def _read_tiff(p: Path) -> np.ndarray:
     import tifffile
 
     with tifffile.TiffFile(p) as tif:
+        if not len(tif.pages):
+            raise NormalkitError(f"cannot read '{p}': the TIFF holds no image; export it again")
         page = tif.pages[0]
+        _check_tiff_page(p, page)
         image = page.asarray()
         separate = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
     if separate and image.ndim == 3:
@@ -372,3 +632,33 @@ def _read_tiff(p: Path) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
     return np.ascontiguousarray(image)
+
+
+#: Largest decoded/stored size ratio of TIFF compressions (deflate 1032, LZW 12-bit codes
+#: of up to 4096 bytes, PackBits 128 bytes per 2); others get a generous default.
+_TIFF_RATIO = {1: 1, 5: 4096, 7: 4096, 8: _DEFLATE_RATIO, 32946: _DEFLATE_RATIO, 32773: 64}
+
+
+def _check_tiff_page(p: Path, page) -> None:
+    """Strips/tiles within the file, and a declared size that their bytes can hold.
+
+    tifffile allocates (and zero-fills) the declared image before decoding it, so a
+    corrupt 500-byte TIFF that declares 30000×30000 pixels costs seconds and gigabytes.
+    """
+    size = p.stat().st_size
+    offsets, counts = page.dataoffsets, page.databytecounts
+    if len(offsets) != len(counts) or any(
+            o + c > size for o, c in zip(offsets, counts, strict=True)):
+        raise NormalkitError(f"cannot read '{p}': truncated TIFF (its image data runs past "
+                             f"the end of the {size:,}-byte file); export it again")
+    if page.dtype is None:
+        raise NormalkitError(f"cannot read '{p}': unsupported TIFF sample format "
+                             f"({page.bitspersample} bits, format {page.sampleformat}); save it "
+                             "with 8-, 16- or 32-bit channels")
+    decoded = int(np.prod(page.shape, dtype=np.float64)) * page.dtype.itemsize
+    stored = sum(counts)
+    if decoded > _TIFF_RATIO.get(int(page.compression), 1 << 15) * stored + (1 << 24):
+        raise NormalkitError(
+            f"cannot read '{p}': the TIFF declares a {'×'.join(map(str, page.shape))} "
+            f"image, more than its {stored:,} bytes of image data can hold (truncated or "
+            "corrupt); export it again")
