@@ -9,6 +9,7 @@ temporary file left, and an output that is either absent or complete.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import signal
@@ -199,13 +200,15 @@ def test_signals_at_random_moments(command, low_poly, tmp_path):
     argv, output, complete = _commands(low_poly)[command]
     rng = random.Random(f"signals {command}")
 
-    (tmp_path / "full").mkdir()
-    t0 = time.perf_counter()  # one run to the end: how long a run lasts here
-    p = _start(argv, tmp_path / "full")
-    _, err = p.communicate(timeout=120)
-    full = time.perf_counter() - t0
-    assert p.returncode == 0, err
-    assert _leftovers(tmp_path / "full", output, complete) == []
+    full = math.inf  # how long a run lasts here: the faster of two runs to the end
+    for k in range(2):
+        (tmp_path / f"full{k}").mkdir()
+        t0 = time.perf_counter()
+        p = _start(argv, tmp_path / f"full{k}")
+        _, err = p.communicate(timeout=300)
+        full = min(full, time.perf_counter() - t0)
+        assert p.returncode == 0, err
+        assert _leftovers(tmp_path / f"full{k}", output, complete) == []
 
     tally = {"interrupted": 0, "finished": 0}
     problems = []
