@@ -1,5 +1,5 @@
-import sys
+"""``python -m normalkit``: the same as the ``normalkit`` console script."""
 
-from .cli import main
+from .cli import entry
 
-sys.exit(main())
+entry()

@@ -16,6 +16,8 @@ Contract
   existing one file by file (each rename atomic; files of other names are left alone).
   A failure removes the staging folder, so the target folder never holds part of a run.
   Before it moves anything it checks again that no file it would replace is an input.
+* Renames onto the targets run under :func:`normalkit.interrupt.shielded`: Ctrl-C or
+  SIGTERM during them takes effect after the last one.
 
 Cost: a few system calls per output path.
 """
@@ -29,6 +31,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from . import interrupt
 from .errors import NormalkitError
 
 PathLike = str | os.PathLike
@@ -173,8 +176,9 @@ def atomic_path(path: PathLike):
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
+        with interrupt.shielded():  # a signal here must not leave the file half-placed
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -203,7 +207,8 @@ def atomic_folder(outdir: PathLike, inputs: Mapping[str, PathLike | None] | Iter
     try:
         os.chmod(stage, 0o777 & ~_umask())  # mkdtemp's 0700 would become outdir's mode
         yield stage
-        _commit(stage, outdir, ins)
+        with interrupt.shielded():  # a signal must not stop the moves halfway
+            _commit(stage, outdir, ins)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -50,10 +50,13 @@ def write_images(pending) -> None:
 
     from ..atomic import atomic_path
     from ..imageio import write_image
+    from ..interrupt import shielded
 
-    with contextlib.ExitStack() as stack:
-        for path, image in pending:
-            write_image(stack.enter_context(atomic_path(path)), image)
+    with contextlib.ExitStack() as outer:
+        with contextlib.ExitStack() as stack:
+            for path, image in pending:
+                write_image(stack.enter_context(atomic_path(path)), image)
+            outer.enter_context(shielded())  # held while `stack` renames them all
 
 
 def width_height(args) -> tuple[int, int]:
