@@ -525,3 +525,33 @@ def test_load_cameras_reads_render_output_and_names_problems(tmp_path):
     assert "view 0: width must be a positive integer" in message(bad)
     with pytest.raises(NormalkitError, match="no such file"):
         load_cameras(tmp_path / "missing.json")
+
+
+def test_concurrent_reads_stay_quiet_and_restore_the_streams(capfd):
+    """Reads in threads share one redirection of stdout/stderr; it is undone at the end."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bad = [REGRESSIONS / n for n in ("exr_openexr_prints_warning_on_stdout.exr",
+                                     "png_idat_crc_libpng_error.png",
+                                     "jpeg_premature_end_libjpeg_warning.jpg")]
+    good = [CORPUS / "exr" / "rgb_float.exr", CORPUS / "png" / "rgb16.png",
+            CORPUS / "jpeg" / "rgb.jpg"]
+
+    def read(path):
+        try:
+            return read_image(path).shape
+        except NormalkitError as exc:
+            return str(exc)
+
+    capfd.readouterr()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(read, (bad + good) * 10))
+    for path, result in zip((bad + good) * 10, results, strict=True):
+        if path in good:
+            assert isinstance(result, tuple), result
+        else:
+            assert isinstance(result, str) and path.name in result and "\n" not in result
+    assert capfd.readouterr() == ("", "")
+    print("stdout works")
+    os.write(2, b"fd 2 works\n")
+    assert capfd.readouterr() == ("stdout works\n", "fd 2 works\n")

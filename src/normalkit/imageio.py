@@ -12,8 +12,10 @@ Speed: see the Notes of :func:`write_image` and :func:`read_image`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -373,55 +375,88 @@ class _NativeOutput:
     process's file descriptors 1 and 2, and the OpenEXR bindings to ``sys.stdout``; a
     library must not. Inside the ``with`` block both descriptors point at a temporary
     file and ``sys.stdout``/``sys.stderr`` at a buffer; :meth:`text` returns what was
-    written, and on exit everything is restored (the text is dropped: read failures put
-    its first line in their NormalkitError). Process-wide: what other threads print
-    during the decode is captured too. Where descriptors cannot be redirected (no fd
-    1/2), only the Python streams are.
+    written since this block began, and on exit everything is restored (the text is
+    dropped: read failures put its first line in their NormalkitError).
+
+    Descriptors are process-wide: what other threads print meanwhile is captured too.
+    Concurrent reads share one redirection (the first to enter sets it up, the last to
+    leave restores it), so descriptors always come back; a message may then show up in
+    another read's text. Where descriptors cannot be redirected (no fd 1/2), only the
+    Python streams are captured.
     """
 
+    _lock = threading.Lock()
+    _users = 0
+    _tmp = None  # shared temporary file, while redirected
+    _saved = None  # (fd 1, fd 2, sys.stdout, sys.stderr) to restore
+    _py = None  # shared buffer for sys.stdout/sys.stderr
+
     def __init__(self):
-        self._saved = None
-        self._tmp = None
-        self._text = ""
-        self._streams = None
-        self._py = None
+        self._start = (0, 0)
+        self._text = None
 
     def __enter__(self):
         import io
         import sys
         import tempfile
 
-        self._py = io.StringIO()
-        self._streams = sys.stdout, sys.stderr
-        for stream in self._streams:
-            if stream is not None:
-                stream.flush()
-        sys.stdout = sys.stderr = self._py
-        _flush_c_stdio()
-        try:
-            self._tmp = tempfile.TemporaryFile()
-            saved = os.dup(1), os.dup(2)
-        except OSError:
-            if self._tmp is not None:
-                self._tmp.close()
-                self._tmp = None
-            return self
-        self._saved = saved
-        os.dup2(self._tmp.fileno(), 1)
-        os.dup2(self._tmp.fileno(), 2)
+        cls = type(self)
+        with cls._lock:
+            if cls._users == 0:
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):  # None, or closed
+                        stream.flush()
+                _flush_c_stdio()
+                fds = None
+                try:
+                    tmp = tempfile.TemporaryFile()
+                    try:
+                        fds = os.dup(1), os.dup(2)
+                    except OSError:
+                        tmp.close()
+                        raise
+                except OSError:
+                    tmp = None
+                if fds is not None:
+                    os.dup2(tmp.fileno(), 1)
+                    os.dup2(tmp.fileno(), 2)
+                cls._tmp = tmp
+                cls._saved = (fds, sys.stdout, sys.stderr)
+                cls._py = io.StringIO()
+                sys.stdout = sys.stderr = cls._py
+            cls._users += 1
+            self._start = self.mark()
         return self
 
-    def text(self) -> str:
-        """Everything captured so far (native output first, then Python's)."""
-        if self._tmp is not None:
-            _flush_c_stdio()
-            self._tmp.seek(0)
-            self._text = self._tmp.read().decode("utf-8", "replace")
-        return self._text + (self._py.getvalue() if self._py is not None else "")
+    def mark(self) -> tuple[int, int]:
+        """A position in the captured output, for :meth:`text`."""
+        cls = type(self)
+        return self._native_size(), len(cls._py.getvalue()) if cls._py is not None else 0
 
-    def first_line(self, p: Path) -> str:
-        """The first non-empty captured line, shortened, the path cut to the name; or ''."""
-        for line in self.text().splitlines():
+    @classmethod
+    def _native_size(cls) -> int:
+        if cls._tmp is None:
+            return 0
+        _flush_c_stdio()
+        return os.fstat(cls._tmp.fileno()).st_size
+
+    def text(self, since: tuple[int, int] | None = None) -> str:
+        """What was printed since this block began, or since a :meth:`mark` (native output
+        first, then Python's)."""
+        if self._text is not None and since is None:
+            return self._text
+        cls = type(self)
+        start = self._start if since is None else since
+        native = ""
+        if cls._tmp is not None:
+            _flush_c_stdio()
+            native = _read_at(cls._tmp.fileno(), start[0]).decode("utf-8", "replace")
+        return native + (cls._py.getvalue()[start[1]:] if cls._py is not None else "")
+
+    def first_line(self, p: Path, text: str | None = None) -> str:
+        """The first non-empty line of ``text`` (default: all captured), shortened, the
+        path cut to the name; or ''."""
+        for line in (self.text() if text is None else text).splitlines():
             line = " ".join(line.replace(str(p), p.name).split()).removeprefix(f"{p.name}: ")
             if line:
                 return line if len(line) <= 160 else line[:157] + "..."
@@ -430,20 +465,34 @@ class _NativeOutput:
     def __exit__(self, *exc):
         import sys
 
-        if self._streams is not None:
-            sys.stdout, sys.stderr = self._streams
-            self._streams = None
-        if self._saved is not None:
-            _flush_c_stdio()
-            for fd, saved in zip((1, 2), self._saved, strict=True):
-                os.dup2(saved, fd)
-                os.close(saved)
-            self._saved = None
-        if self._tmp is not None:
-            self.text()
-            self._tmp.close()
-            self._tmp = None
+        cls = type(self)
+        with cls._lock:
+            self._text = self.text()
+            cls._users -= 1
+            if cls._users == 0:
+                fds, sys.stdout, sys.stderr = cls._saved
+                if fds is not None:
+                    _flush_c_stdio()
+                    for fd, saved in zip((1, 2), fds, strict=True):
+                        os.dup2(saved, fd)
+                        os.close(saved)
+                if cls._tmp is not None:
+                    cls._tmp.close()
+                cls._tmp = cls._saved = cls._py = None
         return False
+
+
+def _read_at(fd: int, offset: int, size: int = 1 << 20) -> bytes:
+    """Up to ``size`` bytes of ``fd`` from ``offset``, leaving its file offset alone (the
+    redirected stdout/stderr write through it)."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    end = os.lseek(fd, 0, os.SEEK_CUR)
+    os.lseek(fd, offset, os.SEEK_SET)
+    try:
+        return os.read(fd, size)
+    finally:
+        os.lseek(fd, end, os.SEEK_SET)
 
 
 _LIBC = None
@@ -465,25 +514,42 @@ def _flush_c_stdio() -> None:
 
 
 class _quiet_loggers:
-    """Silence Python loggers (tifffile warns through ``logging`` about corrupt files)."""
+    """Silence Python loggers while decoding (tifffile, trimesh warn through ``logging``
+    about corrupt files, which reaches stderr when the application sets up no logging).
+
+    Reference-counted per logger, so that concurrent reads in threads restore each
+    logger's level exactly once, after the last of them.
+    """
+
+    _lock = threading.Lock()
+    _users: dict[str, int] = {}
+    _levels: dict[str, int] = {}
 
     def __init__(self, *names: str):
-        import logging
-
-        self._loggers = [logging.getLogger(n) for n in names]
-        self._levels: list[int] = []
+        self._names = names
 
     def __enter__(self):
         import logging
 
-        self._levels = [lg.level for lg in self._loggers]
-        for lg in self._loggers:
-            lg.setLevel(logging.CRITICAL + 1)
+        cls = type(self)
+        with cls._lock:
+            for name in self._names:
+                if cls._users.get(name, 0) == 0:
+                    logger = logging.getLogger(name)
+                    cls._levels[name] = logger.level
+                    logger.setLevel(logging.CRITICAL + 1)
+                cls._users[name] = cls._users.get(name, 0) + 1
         return self
 
     def __exit__(self, *exc):
-        for lg, level in zip(self._loggers, self._levels, strict=True):
-            lg.setLevel(level)
+        import logging
+
+        cls = type(self)
+        with cls._lock:
+            for name in self._names:
+                cls._users[name] -= 1
+                if cls._users[name] == 0:
+                    logging.getLogger(name).setLevel(cls._levels.pop(name))
         return False
 
 
@@ -495,13 +561,18 @@ def _read_cv2(p: Path, native: _NativeOutput) -> np.ndarray:
         _check_png(p, data)
     elif data[:2] == b"\xff\xd8":
         _check_jpeg(p, data)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    jpeg = data[:2] == b"\xff\xd8"
+    # JPEGs decode one at a time, so that libjpeg's "premature end" below is this file's.
+    with _JPEG_LOCK if jpeg else contextlib.nullcontext():
+        mark = native.mark()
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        said = native.text(mark)
     if image is None:
-        detail = native.first_line(p)
+        detail = native.first_line(p, said)
         raise NormalkitError(
             f"cannot read '{p}': not a valid {p.suffix.lower()[1:].upper()} file"
             + (f" ({detail})" if detail else "") + "; export it again")
-    if data[:2] == b"\xff\xd8" and "premature end" in native.text().lower():
+    if jpeg and "premature end" in said.lower():
         raise NormalkitError(f"cannot read '{p}': the JPEG data ends early (a truncated or "
                              "corrupt file); download or export it again")
     if image.ndim == 3:
@@ -584,17 +655,25 @@ def _check_jpeg(p: Path, data: bytes) -> None:
         i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
 
 
+#: OpenEXR decodes one file at a time (its bindings hold the GIL anyway); so does libjpeg.
+_EXR_LOCK = threading.Lock()
+_JPEG_LOCK = threading.Lock()
+
+
 def _read_exr(p: Path, native: _NativeOutput) -> np.ndarray:
     import OpenEXR
 
     if not OpenEXR.isOpenExrFile(str(p)):
         raise NormalkitError(f"cannot read '{p}': not an OpenEXR file (no EXR signature); "
                              "export it again")
-    channels = OpenEXR.File(str(p), separate_channels=True).channels()
-    if "exception raised reading pixel data" in native.text().lower():
+    with _EXR_LOCK:  # so that the warning below is this file's, not another thread's
+        mark = native.mark()
+        channels = OpenEXR.File(str(p), separate_channels=True).channels()
+        said = native.text(mark)
+    if "exception raised reading pixel data" in said.lower():
         # The bindings print this, and return what they could decode (or nothing).
         raise NormalkitError(f"cannot read '{p}': corrupt or truncated OpenEXR pixel data "
-                             f"({native.first_line(p)}); export it again")
+                             f"({native.first_line(p, said)}); export it again")
     names = list(channels)
     if {"R", "G", "B"} <= set(names):
         order = ["R", "G", "B", "A"] if "A" in channels else ["R", "G", "B"]

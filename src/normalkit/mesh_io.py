@@ -12,11 +12,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import re
 import struct
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +32,14 @@ class _Corrupt(ValueError):
 @contextlib.contextmanager
 def _quiet_trimesh():
     """Silence trimesh's log (it warns, e.g. "unable to convert colors!", on stderr when the
-    application configures no logging) and Python warnings, while it parses.
-
-    Whatever matters is checked afterwards and reported as one NormalkitError.
+    application configures no logging) and NumPy's floating-point warnings (thread-local),
+    while it parses. Whatever matters is checked afterwards and reported as one
+    NormalkitError.
     """
-    logger = logging.getLogger("trimesh")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
+    from .imageio import _quiet_loggers
+
+    with _quiet_loggers("trimesh"), np.errstate(all="ignore"):
+        yield
 
 
 def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
