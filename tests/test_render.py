@@ -398,9 +398,17 @@ def test_cameras_json_reprojects_the_rendered_surface(cli_run):
     """Surface points rebuilt from the triangle and UV images project to their pixel centres."""
     from normalkit.mesh_io import load_mesh
 
+    from normalkit.camera import load_cameras
+
     d, out = cli_run
     mesh = load_mesh(d / "torus.obj")
     doc = json.loads((out / "cameras.json").read_text())
+    cams = load_cameras(out / "cameras.json")  # the reader takes what render writes
+    assert len(cams) == len(doc["views"])
+    for cam, v in zip(cams, doc["views"], strict=True):
+        np.testing.assert_allclose(cam.K, v["K"])
+        np.testing.assert_allclose(cam.cam_to_world, v["cam_to_world"])
+        assert (cam.width, cam.height) == (doc["width"], doc["height"])
     worst = 0.0
     for v in doc["views"]:
         k = np.array(v["K"])
