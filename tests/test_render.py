@@ -396,9 +396,8 @@ def test_cli_writes_every_pass_cameras_json_and_a_turntable(cli_run):
 
 def test_cameras_json_reprojects_the_rendered_surface(cli_run):
     """Surface points rebuilt from the triangle and UV images project to their pixel centres."""
-    from normalkit.mesh_io import load_mesh
-
     from normalkit.camera import load_cameras
+    from normalkit.mesh_io import load_mesh
 
     d, out = cli_run
     mesh = load_mesh(d / "torus.obj")
