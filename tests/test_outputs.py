@@ -313,7 +313,9 @@ def test_memory_limit_setting_lowers_the_ceiling(inputs, capsys, monkeypatch):
     monkeypatch.setenv("NORMALKIT_MEMORY_LIMIT", str(1 << 30))
     out = inputs.parent / "o.png"
     for command in (["bake", "{high.ply}", "{low.obj}", "-o", "{OUT}", "--size", "8192", "-q"],
-                    ["render", "{low.obj}", "-o", "{OUT}", "--size", "4096", "-q"]):
+                    ["render", "{low.obj}", "-o", "{OUT}", "--size", "4096", "-q"],
+                    ["reduce", "{high.ply}", "-o", "{OUT}", "--faces", "50", "--size", "8192",
+                     "-q"]):
         code = main(_args(command, inputs, out))
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and "but only 1.0 GiB is available" in err[-1], err

@@ -212,7 +212,9 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     high-poly triangles for its BVH; PNG encoding ≈0.5 s per 2048² 16-bit map.
     """
     from .bake import _as_mesh, check_threads
+    from .bake import peak_bytes as bake_peak_bytes
     from .decimate import decimate, target_faces
+    from .limits import check_memory
     from .mesh_io import save_obj
     from .normals import smooth_normals
     from .rays import default_threads
@@ -240,6 +242,8 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
 
         high = load_mesh(high, log=log)
     target = target_faces(high.n_faces, faces, ratio)  # fail before any work
+    check_memory(bake_peak_bytes(size, size, high.has_color), f"a {size}×{size} bake",
+                 "use a smaller --size")
     if high.normals is None:
         log(f"{high.name}: has no normals; using smooth normals split at edges sharper than "
             f"{hard_angle:g}° (--hard-angle)")
