@@ -359,21 +359,17 @@ def instrument(record_rays: list | None = None):
             finally:
                 tm.add("embree (thread-s)", time.perf_counter() - t0)
 
-    base_pool = nb.ThreadPoolExecutor
-
-    class TimedPool(base_pool):
-        def __enter__(self):
-            self._t0 = time.perf_counter()
-            return super().__enter__()
-
-        def __exit__(self, *exc):
+    def timed_tiles(orig):
+        def run(*a, **k):  # the tile loop: from the first tile submitted to the last result
+            t0 = time.perf_counter()
             try:
-                return super().__exit__(*exc)
+                yield from orig(*a, **k)
             finally:
-                tm.add("tile_loop", time.perf_counter() - self._t0)
+                tm.add("tile_loop", time.perf_counter() - t0)
+        return run
 
     patch(nb, "RayCaster", lambda orig: TimedCaster, required=True)
-    patch(nb, "ThreadPoolExecutor", lambda orig: TimedPool, required=True)
+    patch(nb, "map_threads", timed_tiles, required=True)
     patch(nb, "bake", timed("bake() total"))
     patch(mio, "load_mesh", timed(load_label))
     patch(nb, "ensure_normals", timed("normals"))

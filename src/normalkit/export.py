@@ -82,7 +82,7 @@ def _prepare_mesh(mesh: Mesh, log) -> Mesh:
 def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | None,
                color_map: np.ndarray | None = None, *, tangents: np.ndarray | None = None,
                space: str = "tangent", directx: bool = False, name: str = "normalkit",
-               log=None) -> dict:
+               log=None, check_map: bool = True) -> dict:
     """Write ``mesh`` with its normal map (and colour texture) as a binary glTF 2.0 file.
 
     Parameters
@@ -114,7 +114,11 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
     name : str
         Name of the glTF node, mesh and material.
     log : callable, optional
-        Receives one-line notices (computed normals, dropped alpha, repaired tangents).
+        Receives one-line notices (computed normals, dropped alpha, repaired tangents) and
+        a warning when the map's green looks DirectX as embedded (about 0.1 s).
+    check_map : bool
+        Look at the map for that warning (default); :func:`normalkit.reduce.reduce` turns
+        it off for the map it has just baked.
 
     Returns
     -------
@@ -160,7 +164,8 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
         raise NormalkitError(f"'{path}': export_glb writes binary glTF; name the file .glb")
     check_writable(path)
     mesh = _prepare_mesh(mesh, log)
-    normal_png = None if normal_map is None else _normal_png(normal_map, directx, log)
+    normal_png = (None if normal_map is None
+                  else _normal_png(normal_map, directx, log, check_map))
     color_png = None if color_map is None else _color_png(color_map)
     if normal_png is None:  # tangents only serve the normal texture
         tangents = None
@@ -328,7 +333,7 @@ def _split_vertices(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return key[first[order]], rank[inverse.ravel()]
 
 
-def _normal_png(normal_map, directx: bool, log) -> bytes:
+def _normal_png(normal_map, directx: bool, log, check: bool = True) -> bytes:
     """Validate a tangent-space map and encode it as an 8- or 16-bit RGB PNG."""
     from .encode import encode_normals
 
@@ -356,7 +361,7 @@ def _normal_png(normal_map, directx: bool, log) -> bytes:
     if log is not None and float(np.median(z)) < 0.5:
         log(f"normal map: median blue (z) is {float(np.median(z)):.2f}, where a tangent-space "
             "map is near 1; is it an object-space map? glTF reads it as tangent space")
-    elif log is not None:
+    elif log is not None and check:
         guess = _guess_convention(image)
         if guess is not None:  # the map as it will be embedded looks DirectX
             fix = ("drop --directx (directx=False): the map is OpenGL already" if directx else

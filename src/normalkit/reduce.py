@@ -391,7 +391,7 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
             # viewers decode anyway; a third of the bytes); the PNG file keeps 16 bits.
             normal8 = encode_normals(result.normals, 8)
             export_glb(files["glb"], low, normal8, color8, tangents=compute_tangents(low),
-                       name=asset, log=log)
+                       name=asset, log=log, check_map=False)  # our own bake
 
         jobs.append(glb)
     else:
