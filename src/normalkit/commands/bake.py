@@ -49,9 +49,10 @@ def register(sub) -> None:
     b.add_argument("low", help="low-poly mesh with UVs")
     b.add_argument("-o", "--output", required=True,
                    help="output map: .png (8/16-bit), .exr or .tif (32-bit float)")
-    b.add_argument("--size", type=int, default=2048, help="texture size (default 2048)")
-    b.add_argument("--width", type=int, help="texture width (overrides --size)")
-    b.add_argument("--height", type=int, help="texture height (overrides --size)")
+    b.add_argument("--size", type=int, default=2048,
+                   help="square texture size, 16-32768 (default 2048)")
+    b.add_argument("--width", type=int, help="texture width, with --height (instead of --size)")
+    b.add_argument("--height", type=int, help="texture height, with --width (instead of --size)")
     b.add_argument("--space", choices=("tangent", "object"), default="tangent",
                    help="tangent (MikkTSpace, default) or object space")
     b.add_argument("--samples", type=int, choices=(1, 4, 16, 64), default=4,

@@ -48,7 +48,7 @@ def register(sub) -> None:
                    help="the map has a DirectX (flipped) green channel")
     c.add_argument("--views", type=int, default=4, help="orbit views (default 4)")
     c.add_argument("--size", type=int, default=512,
-                   help="render width and height in pixels (default 512)")
+                   help="render width and height in pixels, 16-32768 (default 512)")
     c.add_argument("--samples", type=int, default=4,
                    help="shading rays per pixel, a perfect square (default 4: a 2×2 grid)")
     c.add_argument("--heat-max", type=_positive_float, metavar="DEG",

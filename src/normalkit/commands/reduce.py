@@ -43,7 +43,7 @@ def register(sub) -> None:
                         help="target triangle count (1 … the input's count)")
     target.add_argument("--ratio", type=float, metavar="R",
                         help="target as a fraction of the input's triangles, e.g. 0.01")
-    r.add_argument("--size", type=int, default=2048, help="texture size (default 2048)")
+    r.add_argument("--size", type=int, default=2048, help="texture size, 16-32768 (default 2048)")
     r.add_argument("--space", choices=("tangent", "object"), default="tangent",
                    help="normal map space: tangent (MikkTSpace, default) or object "
                         "(OBJ only: glTF has no object-space normal texture)")

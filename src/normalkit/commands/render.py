@@ -282,15 +282,16 @@ def register(sub) -> None:
                    help="the map's green channel is DirectX (flipped)")
     r.add_argument("--color", help="base-colour texture (8/16-bit sRGB, or float linear)")
     r.add_argument("--views", type=int,
-                   help="number of views evenly spaced in azimuth (default 8)")
+                   help="number of views evenly spaced in azimuth, at most 1000 (default 8)")
     r.add_argument("--azimuths", type=float, nargs="+", metavar="DEG",
                    help="explicit azimuths in degrees (0 = front, 90 = right side)")
     r.add_argument("--elevations", type=float, nargs="+", metavar="DEG",
                    help="elevations in degrees, paired with the azimuths, or one for all "
                         "(default 20)")
-    r.add_argument("--size", type=int, default=1024, help="image size (default 1024)")
-    r.add_argument("--width", type=int, help="image width (overrides --size)")
-    r.add_argument("--height", type=int, help="image height (overrides --size)")
+    r.add_argument("--size", type=int, default=1024,
+                   help="square image size, 16-32768 (default 1024)")
+    r.add_argument("--width", type=int, help="image width, with --height (instead of --size)")
+    r.add_argument("--height", type=int, help="image height, with --width (instead of --size)")
     r.add_argument("--fov", type=float, default=40.0,
                    help="field of view across the larger side, degrees (default 40)")
     r.add_argument("--distance", type=float,
