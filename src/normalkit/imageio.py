@@ -23,7 +23,8 @@ import numpy as np
 from .atomic import atomic_path
 from .errors import NormalkitError
 
-__all__ = ["IMAGE_FORMATS", "READ_ONLY_FORMATS", "bits_to_extension", "read_image", "write_image"]
+__all__ = ["IMAGE_FORMATS", "READ_ONLY_FORMATS", "bits_to_extension", "check_output_path",
+           "read_image", "write_image"]
 
 _TIFF_DTYPES = (
     "uint8",
@@ -122,15 +123,27 @@ def _alpha_max(dtype: np.dtype) -> float | int:
     return np.iinfo(dtype).max
 
 
-def _prepare(path: str | os.PathLike, image, alpha) -> tuple[str, np.ndarray]:
-    """Validate ``image`` (and ``alpha``) for ``path``; return (extension, (H,W) or (H,W,C))."""
+def check_output_path(path: str | os.PathLike, bits: int | None = None,
+                      label: str = "") -> str:
+    """Before any work: ``path`` names a writable image format (and, with ``bits``, one
+    that holds that depth, see :func:`bits_to_extension`). Returns the extension.
+    ``label`` (e.g. "--mask") goes into the message."""
     ext = _extension(path)
     if ext not in IMAGE_FORMATS:
         hint = " (it can be read, not written)" if ext in READ_ONLY_FORMATS else ""
+        what = f"{label} '{path}'" if label else f"'{path}'"
         raise NormalkitError(
-            f"cannot write '{path}': unknown image extension '{ext or '(none)'}'{hint}; "
+            f"cannot write {what}: unknown image extension '{ext or '(none)'}'{hint}; "
             f"use one of {_format_list()}"
         )
+    if bits is not None:
+        bits_to_extension(bits, path)
+    return ext
+
+
+def _prepare(path: str | os.PathLike, image, alpha) -> tuple[str, np.ndarray]:
+    """Validate ``image`` (and ``alpha``) for ``path``; return (extension, (H,W) or (H,W,C))."""
+    ext = check_output_path(path)
     image = np.asarray(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 
 def log(msg: str) -> None:
@@ -30,17 +29,9 @@ def padding_arg(text: str) -> float:
 def image_output(path, bits: int | None, label: str = "-o") -> None:
     """Before any work: ``path`` is an image file name whose format holds ``bits`` (any
     depth when None)."""
-    from ..errors import NormalkitError
-    from ..imageio import IMAGE_FORMATS, READ_ONLY_FORMATS, bits_to_extension
+    from ..imageio import check_output_path
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in IMAGE_FORMATS:
-        hint = " (it can be read, not written)" if suffix in READ_ONLY_FORMATS else ""
-        raise NormalkitError(
-            f"cannot write {label} '{path}': unknown image extension '{suffix or '(none)'}'"
-            f"{hint}; use one of {', '.join(IMAGE_FORMATS)}")
-    if bits is not None:
-        bits_to_extension(bits, path)
+    check_output_path(path, bits, label)
 
 
 def write_images(pending) -> None:
