@@ -311,11 +311,11 @@ def unwrap(mesh: Mesh, *, size: int = 2048, hard_angle: float = 60.0,
 
     t0 = time.perf_counter()
     log = log or (lambda msg: None)
-    if isinstance(size, bool) or int(size) != size or not 16 <= size <= 32768:
-        raise NormalkitError(f"size must be an integer texture size in [16, 32768], got {size!r}")
-    if not 0 <= float(hard_angle) <= 180:
-        raise NormalkitError(f"hard_angle must be in [0, 180] degrees, got {hard_angle!r}")
-    size = int(size)
+    from .limits import check_size
+    from .normals import check_hard_angle
+
+    size = check_size(size, "size")
+    hard_angle = check_hard_angle(hard_angle)
     pad = default_padding(size) if padding is None else int(padding)
     if pad < 0:
         raise NormalkitError(f"padding must be ≥ 0 texels, got {padding!r}")
