@@ -7,7 +7,7 @@ takes half a minute or more per bake). Options: ``--sizes 1024 2048 4096``,
 
 What one run does
 -----------------
-1. Generates the bake pair with normalkit's own code (``normalkit.examples.bumpy_torus_pair``):
+1. Generates the bake pair with normalkit's own code (``normalkit.mesh.examples.bumpy_torus_pair``):
    a ~1.3M-triangle bumpy torus (bumps of amplitude 0.02 on a torus of radii 1 and 0.35) and a
    ~4k-triangle unwrapped plain torus. The high-poly is written as binary PLY with normals (fast
    to load for both tools), the low-poly as OBJ with ``vt``/``vn``.
@@ -31,7 +31,7 @@ What one run does
 3. Ray throughput at 2048²: the exact rays normalkit casts (recorded by wrapping its
    ``RayCaster.intersect``), re-traced with raw embreex ``EmbreeScene.run(..., output=1)`` in
    chunks on a thread pool over all cores (best chunk size of several, best of 5), versus
-   normalkit's in-bake throughput: rays / (``normalkit.bake.bake`` on preloaded meshes minus its
+   normalkit's in-bake throughput: rays / (``normalkit.bake`` on preloaded meshes minus its
    BVH build; best of 5 bakes). The rays / tile-loop time (rasterize + trace + shade +
    accumulate) is shown too.
 4. A phase profile of the normalkit process: one more ``normalkit bake`` per size, run through
@@ -262,8 +262,8 @@ def compare_maps(png: Path, blender: dict, max_texels: int = 1 << 20) -> dict:
     Every k-th row only, so at most ``max_texels`` texels (the comparison is a sanity check
     that both tools did the same work, not part of any timing).
     """
-    from normalkit.encode import decode_normals
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
+    from normalkit.maps.encode import decode_normals
 
     mask = blender["mask"]
     step = max(1, int(np.ceil(mask.size / max_texels)))
@@ -302,12 +302,12 @@ def instrument(record_rays: list | None = None):
     tiles. With ``record_rays`` (a list), every ``RayCaster.intersect`` call appends copies of
     its (origins, directions, tfar) before tracing: the exact rays normalkit casts.
     """
-    import normalkit.bake as nb
-    import normalkit.encode as nenc
-    import normalkit.imageio as nimg
-    import normalkit.mesh_io as mio
-    import normalkit.padding as npad
-    import normalkit.tangents as ntan
+    import normalkit.baking.bake as nb
+    import normalkit.baking.padding as npad
+    import normalkit.images.io as nimg
+    import normalkit.maps.encode as nenc
+    import normalkit.mesh.io as mio
+    import normalkit.mesh.tangents as ntan
 
     tm = Timings()
     saved = []
@@ -493,9 +493,10 @@ def raw_embree(scene, origins, dirs, tfar, threads, chunks=(1 << 14, 1 << 16, 1 
 
 def ray_throughput(high_path, low_path, size, extrusion, max_distance, repeat=5) -> dict:
     """normalkit's in-bake ray throughput versus raw Embree on exactly the same rays."""
-    from normalkit.bake import bake
-    from normalkit.mesh_io import load_mesh
-    from normalkit.rays import RayCaster, default_threads
+    from normalkit.baking.bake import bake
+    from normalkit.baking.rays import RayCaster
+    from normalkit.core.parallel import default_threads
+    from normalkit.mesh.io import load_mesh
 
     high = load_mesh(high_path)
     low = load_mesh(low_path)
@@ -609,9 +610,9 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
 
-    from normalkit.examples import bumpy_torus_pair
-    from normalkit.mesh_io import save_obj, save_ply
-    from normalkit.rays import default_threads
+    from normalkit.core.parallel import default_threads
+    from normalkit.mesh.examples import bumpy_torus_pair
+    from normalkit.mesh.io import save_obj, save_ply
 
     ext, dist = args.extrusion, args.max_distance
     results: dict = {

@@ -1,4 +1,4 @@
-"""Accuracy and speed of ``normalkit.integrate.integrate_normals`` on DiLiGenT.
+"""Accuracy and speed of ``normalkit.maps.integrate.integrate_normals`` on DiLiGenT.
 
 Run: ``.venv/bin/python benchmarks/bench_integration.py`` (about 15 s; add ``--peer`` for the
 SciPy reference loop, about 3 more minutes). Options: ``--objects bear cat``,
@@ -49,8 +49,8 @@ DEFAULT_ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets
 
 def load_object(folder: Path):
     """(normals (H,W,3) float32, mask (H,W) bool, K (3,3), depth_gt (H,W) float64 mm)."""
-    from normalkit.encode import decode_normals
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
+    from normalkit.maps.encode import decode_normals
 
     normals = decode_normals(read_image(folder / "normal_map.png"))
     mask = read_image(folder / "mask.png")
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     import pyamg
     import scipy
 
-    from normalkit.integrate import integrate_normals
+    from normalkit.maps.integrate import integrate_normals
 
     t = time.perf_counter()
     warm = np.zeros((32, 32, 3), np.float32)

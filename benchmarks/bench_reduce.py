@@ -6,7 +6,7 @@ runs, one per value), ``--keep DIR``, ``--skip-blender``, ``--json PATH``.
 
 The job
 -------
-A ~1.3M-triangle bumpy torus with vertex colours (``normalkit.examples.colored_bumpy_torus``,
+A ~1.3M-triangle bumpy torus with vertex colours (``normalkit.mesh.examples.colored_bumpy_torus``,
 written as binary PLY with normals and colours) becomes a 5,000-triangle asset with a
 2048² tangent-space normal map, a base-colour map and a GLB:
 
@@ -208,8 +208,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args()
 
-    from normalkit.examples import colored_bumpy_torus
-    from normalkit.mesh_io import save_ply
+    from normalkit.mesh.examples import colored_bumpy_torus
+    from normalkit.mesh.io import save_ply
 
     work_ctx = tempfile.TemporaryDirectory(prefix="nk_bench_reduce_")
     work = args.keep or Path(work_ctx.name)

@@ -1,4 +1,4 @@
-"""Speed of ``normalkit.render`` against Blender Cycles on a 1.3M-triangle mesh, and the
+"""Speed of ``normalkit.rendering.render`` against Blender Cycles on a 1.3M-triangle mesh, and the
 per-pixel cost of tangent- versus object-space normal maps.
 
 Run: ``.venv/bin/python benchmarks/bench_render.py`` (about a minute; ``--skip-blender`` to
@@ -6,7 +6,7 @@ leave Blender out, ``--size``, ``--map-size``, ``--faces``, ``--repeat``, ``--js
 
 What one run does
 -----------------
-1. Scene: a UV-mapped torus of ~1.3M triangles (``normalkit.examples.torus``, no bumps) and
+1. Scene: a UV-mapped torus of ~1.3M triangles (``normalkit.mesh.examples.torus``, no bumps) and
    2048² tangent- and object-space maps baked by ``normalkit.bake`` from the bumpy high-poly of
    ``bumpy_torus_pair`` onto its 2,304-face low-poly. The dense torus shares the low-poly's
    analytic UV parametrization (u around the ring, v around the tube), so the maps fit it.
@@ -70,13 +70,13 @@ def main(argv=None) -> int:
 
 
 def run(args, tmp: Path) -> int:
-    from normalkit.bake import bake
-    from normalkit.camera import orbit_cameras
-    from normalkit.encode import encode_normals
-    from normalkit.examples import bumpy_torus_pair, torus
-    from normalkit.imageio import write_image
-    from normalkit.mesh_io import save_ply
-    from normalkit.render import DirectionalLight, Renderer, default_lights, shading_cost
+    from normalkit.baking.bake import bake
+    from normalkit.images.io import write_image
+    from normalkit.maps.encode import encode_normals
+    from normalkit.mesh.examples import bumpy_torus_pair, torus
+    from normalkit.mesh.io import save_ply
+    from normalkit.rendering.camera import orbit_cameras
+    from normalkit.rendering.render import DirectionalLight, Renderer, default_lights, shading_cost
 
     results: dict = {"cores": os.cpu_count()}
     print(f"# normalkit render benchmark ({load()})")

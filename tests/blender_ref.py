@@ -432,9 +432,9 @@ def write_spot_pair(tmp: Path, spot: Path, high_name: str = "high.ply") -> tuple
     its normals, with smooth normals (PLY or OBJ by ``high_name``). Returns both paths."""
     import trimesh
 
-    from normalkit.mesh import Mesh
-    from normalkit.mesh_io import load_mesh, save_obj, save_ply
-    from normalkit.normals import ensure_normals, smooth_normals
+    from normalkit.mesh.io import load_mesh, save_obj, save_ply
+    from normalkit.mesh.model import Mesh
+    from normalkit.mesh.normals import ensure_normals, smooth_normals
 
     low = ensure_normals(load_mesh(spot))
     save_obj(low, tmp / "low.obj")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from normalkit.mesh import Mesh
+from normalkit.mesh.model import Mesh
 
 ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from conftest import angle_deg, bump, grid_plane
-from normalkit.bake import bake
-from normalkit.errors import NormalkitError
+from normalkit.baking.bake import bake
+from normalkit.core.errors import NormalkitError
 
 SIZE = 64
 
@@ -119,7 +119,7 @@ def test_rectangular_maps(pair):
 
 
 def test_tiles_and_threads_do_not_change_the_result(pair, monkeypatch):
-    import normalkit.bake as nb
+    import normalkit.baking.bake as nb
 
     high, low, _ = pair
     a = bake(high, low, size=SIZE, samples=4, extrusion=0.1, max_distance=0.1, padding=0,
@@ -165,8 +165,9 @@ def test_texels_outside_the_uv_islands_hold_the_flat_value(pair, space, flat):
 def test_each_kernel_is_compiled_for_one_set_of_argument_types(pair, monkeypatch):
     """Every kind of bake calls the compiled kernels with the same argument types, so no
     bake pays for a second compilation (or cache load) of a kernel."""
-    import normalkit.bake as nb
-    from normalkit import bake_kernels, raster
+    import normalkit.baking.bake as nb
+    from normalkit.baking import kernels as bake_kernels
+    from normalkit.baking import raster
 
     high, low, _ = pair
     bands = low.uvs.copy()

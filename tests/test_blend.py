@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import angle_deg
-from normalkit.blend import BLEND_METHODS, blend_normals
-from normalkit.errors import NormalkitError
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.blend import BLEND_METHODS, blend_normals
 
 
 def _unit(rng, shape, min_z=0.05):

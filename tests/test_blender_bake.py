@@ -37,7 +37,7 @@ What the remaining differences are (measured while writing these tests, 512²):
   to them gets two samples: the wrapped triangle's real one plus a border fallback on the
   neighbouring unwrapped triangle (which, in unwrapped coordinates, looks uncovered). The
   texel is the average of both: up to ~5° off in 84 texels
-  (see ``test_wrapped_uv_neighbourhood``, expected to fail until normalkit.raster is fixed).
+  (see ``test_wrapped_uv_neighbourhood``, expected to fail until normalkit.baking.raster is fixed).
 
 bpy is only ever imported in a subprocess; the module is skipped when it is missing.
 """
@@ -57,13 +57,13 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
-from normalkit.bake import bake  # noqa: E402
-from normalkit.encode import encode_normals  # noqa: E402
-from normalkit.examples import bumpy_torus_pair  # noqa: E402
-from normalkit.imageio import write_image  # noqa: E402
-from normalkit.mesh_io import load_mesh, save_obj, save_ply  # noqa: E402
-from normalkit.normals import ensure_normals  # noqa: E402
-from normalkit.tangents import compute_tangents  # noqa: E402
+from normalkit.baking.bake import bake  # noqa: E402
+from normalkit.images.io import write_image  # noqa: E402
+from normalkit.maps.encode import encode_normals  # noqa: E402
+from normalkit.mesh.examples import bumpy_torus_pair  # noqa: E402
+from normalkit.mesh.io import load_mesh, save_obj, save_ply  # noqa: E402
+from normalkit.mesh.normals import ensure_normals  # noqa: E402
+from normalkit.mesh.tangents import compute_tangents  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

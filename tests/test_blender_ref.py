@@ -24,8 +24,8 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
-from normalkit.mesh import Mesh  # noqa: E402
-from normalkit.mesh_io import save_obj  # noqa: E402
+from normalkit.mesh.io import save_obj  # noqa: E402
+from normalkit.mesh.model import Mesh  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

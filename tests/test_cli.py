@@ -8,8 +8,8 @@ import pytest
 
 from conftest import bump, grid_plane
 from normalkit.cli import main
-from normalkit.imageio import read_image
-from normalkit.mesh_io import save_obj, save_ply
+from normalkit.images.io import read_image
+from normalkit.mesh.io import save_obj, save_ply
 
 
 @pytest.fixture(scope="module")

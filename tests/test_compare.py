@@ -9,14 +9,14 @@ import json
 import numpy as np
 import pytest
 
-from normalkit.bake import bake
+from normalkit.baking.bake import bake
 from normalkit.cli import main
-from normalkit.compare import METRICS_KEYS, compare
-from normalkit.encode import encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.examples import bumpy_torus_pair
-from normalkit.imageio import read_image, write_image
-from normalkit.mesh_io import save_obj, save_ply
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import read_image, write_image
+from normalkit.maps.encode import encode_normals
+from normalkit.mesh.examples import bumpy_torus_pair
+from normalkit.mesh.io import save_obj, save_ply
+from normalkit.rendering.compare import METRICS_KEYS, compare
 
 SIZE = 128
 FAST = dict(views=2, size=SIZE, samples=1)
@@ -188,14 +188,14 @@ def test_python_api_rejects_bad_arguments(pair, tmp_path):
 # --- report building blocks ---------------------------------------------------------------
 
 def test_nice_ceiling_follows_the_1_2_5_series():
-    from normalkit.report import nice_ceiling
+    from normalkit.rendering.report import nice_ceiling
 
     assert [nice_ceiling(x) for x in (0.7, 1.0, 1.01, 3.0, 9.7, 12.0, 0.031)] == [
         1.0, 1.0, 2.0, 5.0, 10.0, 20.0, 0.05]
 
 
 def test_heatmap_colours_zero_saturation_background_and_mismatch():
-    from normalkit.report import BACKGROUND, MISMATCH, _lut, heatmap, to_uint8
+    from normalkit.rendering.report import BACKGROUND, MISMATCH, _lut, heatmap, to_uint8
 
     err = np.array([[0.0, 5.0, 50.0, 1.0]])
     mask = np.array([[True, True, True, False]])
@@ -210,7 +210,7 @@ def test_heatmap_colours_zero_saturation_background_and_mismatch():
 
 
 def test_composite_puts_premultiplied_renders_over_the_background():
-    from normalkit.report import composite
+    from normalkit.rendering.report import composite
 
     rgb = np.array([[[0.5, 0.5, 0.5], [0.2, 0.1, 0.0], [0.0, 0.0, 0.0]]])
     alpha = np.array([[1.0, 0.5, 0.0]])
@@ -219,7 +219,7 @@ def test_composite_puts_premultiplied_renders_over_the_background():
 
 
 def test_colour_bar_and_sheet_shapes():
-    from normalkit.report import colour_bar, compose_sheet
+    from normalkit.rendering.report import colour_bar, compose_sheet
 
     bar = colour_bar(100, 10.0, font_size=10, clipped=True)
     assert bar.shape[0] == 100 and bar.dtype == np.uint8

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from normalkit.convert import (
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.convert import (
     convert_texels,
     flip_green,
     parse_swizzle,
@@ -19,8 +20,7 @@ from normalkit.convert import (
     swizzle,
     swizzle_inverse,
 )
-from normalkit.encode import decode_normals, encode_normals
-from normalkit.errors import NormalkitError
+from normalkit.maps.encode import decode_normals, encode_normals
 
 vectors = arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(1, 6), st.just(3)),
                  elements=st.floats(-1, 1, width=32, allow_subnormal=False))

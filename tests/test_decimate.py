@@ -7,16 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ASSETS, grid_plane
-from normalkit.decimate import (
+from normalkit.assets.decimate import (
     _closest_on_triangles,
     _share_budget,
     decimate,
     surface_distance,
     target_faces,
 )
-from normalkit.errors import NormalkitError
-from normalkit.examples import bumpy_torus_pair, torus
-from normalkit.mesh import Mesh
+from normalkit.core.errors import NormalkitError
+from normalkit.mesh.examples import bumpy_torus_pair, torus
+from normalkit.mesh.model import Mesh
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def bumpy():
 
 
 def _parts(mesh: Mesh) -> int:
-    from normalkit.decimate import _parts as parts
+    from normalkit.assets.decimate import _parts as parts
 
     return parts(mesh.faces, len(mesh.positions))[1]
 
@@ -191,7 +191,7 @@ def test_budget_sharing_is_exact_and_capped():
 
 
 def test_fandisk_keeps_its_features(assets):
-    from normalkit.mesh_io import load_mesh
+    from normalkit.mesh.io import load_mesh
 
     path = ASSETS / "meshes" / "fandisk.obj"
     low, info = decimate(load_mesh(path), faces=1500)

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import ASSETS, angle_deg
-from normalkit.depth import backproject, depth_to_normals
-from normalkit.errors import NormalkitError
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.depth import backproject, depth_to_normals
 
 
 def intrinsics(H: int, W: int, f: float) -> np.ndarray:
@@ -178,8 +178,8 @@ def test_backproject_frame():
 
 @pytest.mark.skipif(not (ASSETS / "diligent").is_dir(), reason="shared DiLiGenT assets missing")
 def test_diligent_ground_truth_depth_matches_its_normals():
-    from normalkit.encode import decode_normals
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
+    from normalkit.maps.encode import decode_normals
 
     folder = ASSETS / "diligent" / "cat"
     n = decode_normals(read_image(folder / "normal_map.png"))

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from normalkit.encode import FLAT_TANGENT, decode_normals, encode_normals
-from normalkit.errors import NormalkitError
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.encode import FLAT_TANGENT, decode_normals, encode_normals
 
 # Rigorous worst case: each component is off by at most half a step (1/255 or
 # 1/65535 in n units), so |error| <= sqrt(3) * half step and angle <= asin(|error|).

@@ -16,15 +16,15 @@ import pytest
 
 import gltf_validator
 from conftest import grid_plane
+from normalkit.assets.export import export_glb, export_obj
 from normalkit.cli import main
-from normalkit.encode import encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.examples import torus
-from normalkit.export import export_glb, export_obj
-from normalkit.imageio import write_image
-from normalkit.mesh_io import load_mesh, save_obj
-from normalkit.normals import smooth_normals
-from normalkit.tangents import compute_tangents
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import write_image
+from normalkit.maps.encode import encode_normals
+from normalkit.mesh.examples import torus
+from normalkit.mesh.io import load_mesh, save_obj
+from normalkit.mesh.normals import smooth_normals
+from normalkit.mesh.tangents import compute_tangents
 
 
 # ------------------------------------------------------------------------------------------

@@ -42,13 +42,13 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
-from normalkit.bake import bake  # noqa: E402
-from normalkit.encode import encode_normals  # noqa: E402
-from normalkit.examples import bumpy_torus_pair  # noqa: E402
-from normalkit.export import export_glb, export_obj  # noqa: E402
-from normalkit.imageio import write_image  # noqa: E402
-from normalkit.mesh_io import load_mesh, save_obj, save_ply  # noqa: E402
-from normalkit.normals import ensure_normals  # noqa: E402
+from normalkit.assets.export import export_glb, export_obj  # noqa: E402
+from normalkit.baking.bake import bake  # noqa: E402
+from normalkit.images.io import write_image  # noqa: E402
+from normalkit.maps.encode import encode_normals  # noqa: E402
+from normalkit.mesh.examples import bumpy_torus_pair  # noqa: E402
+from normalkit.mesh.io import load_mesh, save_obj, save_ply  # noqa: E402
+from normalkit.mesh.normals import ensure_normals  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -321,7 +321,7 @@ def _match_corners(glb_pos, glb_uv, indices, b_pos, b_uv):
 
 @pytest.mark.parametrize("case", ["torus", "spot", "spot_merged"])
 def test_blender_tangents_match_our_tangent_attribute(case, request):
-    from normalkit.tangents import mikktspace
+    from normalkit.mesh.tangents import mikktspace
 
     data = request.getfixturevalue(case)
     child = data["child"]

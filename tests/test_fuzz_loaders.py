@@ -10,7 +10,7 @@ glTF JSON, the JSON chunk of a GLB) edited as a tree. The property (:func:`_chec
 
 * the loader returns a valid object (a Mesh that passes ``validate()``, an image array
   of the documented shapes, a non-empty list of cameras), or raises
-  :class:`~normalkit.errors.NormalkitError` with a one-line message naming the file;
+  :class:`~normalkit.core.errors.NormalkitError` with a one-line message naming the file;
 * it prints nothing to stdout or stderr (native libraries included: OpenEXR, libpng,
   libjpeg, OpenCV), and neither warns (bar deprecations) nor logs a warning.
 
@@ -39,11 +39,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from normalkit.camera import Camera, load_cameras
-from normalkit.errors import NormalkitError
-from normalkit.imageio import read_image
-from normalkit.mesh import Mesh
-from normalkit.mesh_io import MESH_FORMATS, load_mesh
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import read_image
+from normalkit.mesh.io import MESH_FORMATS, load_mesh
+from normalkit.mesh.model import Mesh
+from normalkit.rendering.camera import Camera, load_cameras
 
 CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
 REGRESSIONS = CORPUS / "regressions"
@@ -410,10 +410,10 @@ HUGE = {
 _HUGE_SCRIPT = """
 import json, resource, sys, time
 from pathlib import Path
-from normalkit.camera import load_cameras
-from normalkit.errors import NormalkitError
-from normalkit.imageio import read_image
-from normalkit.mesh_io import MESH_FORMATS, load_mesh
+from normalkit.rendering.camera import load_cameras
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import read_image
+from normalkit.mesh.io import MESH_FORMATS, load_mesh
 import cv2, OpenEXR, tifffile, trimesh  # imported before the baseline
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import angle_deg
-from normalkit.errors import NormalkitError
-from normalkit.height import FILTERS, height_to_normal, normal_to_height
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.height import FILTERS, height_to_normal, normal_to_height
 
 N = 128
 ROW, COL = np.mgrid[0:N, 0:N].astype(np.float64)

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from test_depth import interior, intrinsics, sphere_scene, tear_scene
 
 from conftest import ASSETS
-from normalkit.depth import depth_to_normals
-from normalkit.errors import NormalkitError
-from normalkit.integrate import SOLVERS, IntegrationInfo, integrate_normals
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.depth import depth_to_normals
+from normalkit.maps.integrate import SOLVERS, IntegrationInfo, integrate_normals
 
 DILIGENT = ASSETS / "diligent"
 
@@ -141,8 +141,8 @@ def test_nan_outside_the_mask_is_ignored():
 @pytest.mark.skipif(not DILIGENT.is_dir(), reason="shared DiLiGenT assets missing")
 def test_diligent_reading_at_half_size():
     """Regression: 'reading' subsampled 2x (6.7k pixels); full size is in the benchmark."""
-    from normalkit.encode import decode_normals
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
+    from normalkit.maps.encode import decode_normals
 
     folder = DILIGENT / "reading"
     n = decode_normals(read_image(folder / "normal_map.png"))[::2, ::2]

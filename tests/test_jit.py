@@ -1,9 +1,9 @@
-"""normalkit.jit: cached kernels, and a working fallback where nothing can be cached."""
+"""normalkit.core.jit: cached kernels, and a working fallback where nothing can be cached."""
 
 import numpy as np
 from numba.core import caching
 
-from normalkit.jit import kernel
+from normalkit.core.jit import kernel
 
 
 def _total(a):

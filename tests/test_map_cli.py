@@ -8,10 +8,10 @@ import pytest
 
 from conftest import angle_deg, grid_plane
 from normalkit.cli import main
-from normalkit.encode import decode_normals, encode_normals
-from normalkit.height import height_to_normal
-from normalkit.imageio import read_image, write_image
-from normalkit.mesh_io import save_obj
+from normalkit.images.io import read_image, write_image
+from normalkit.maps.encode import decode_normals, encode_normals
+from normalkit.maps.height import height_to_normal
+from normalkit.mesh.io import save_obj
 
 N = 64
 ROW, COL = np.mgrid[0:N, 0:N].astype(np.float64)

@@ -8,8 +8,8 @@ from test_depth import sphere_scene
 
 from conftest import angle_deg
 from normalkit.cli import main
-from normalkit.encode import decode_normals, encode_normals
-from normalkit.imageio import read_image, write_image
+from normalkit.images.io import read_image, write_image
+from normalkit.maps.encode import decode_normals, encode_normals
 
 
 def run(args, capsys):

@@ -5,8 +5,8 @@ import pytest
 import trimesh
 
 from conftest import grid_plane
-from normalkit.errors import NormalkitError
-from normalkit.mesh_io import load_mesh, save_obj, save_ply
+from normalkit.core.errors import NormalkitError
+from normalkit.mesh.io import load_mesh, save_obj, save_ply
 
 QUAD_OBJ = """\
 v 0 0 0

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import grid_plane
 from normalkit.cli import main
-from normalkit.mesh_io import save_obj
-from normalkit.plural import count
+from normalkit.core.plural import count
+from normalkit.mesh.io import save_obj
 
 
 def test_count_says_one_thing_or_many():
@@ -22,7 +22,7 @@ def test_count_says_one_thing_or_many():
 
 
 def test_a_library_warning_is_one_line_without_source(monkeypatch, capsys):
-    import normalkit.commands.tangents as cmd
+    import normalkit.cli.tangents as cmd
 
     def noisy(args):
         warnings.warn("usecols is deprecated;\n  use something else", UserWarning,

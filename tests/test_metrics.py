@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalkit.errors import NormalkitError
-from normalkit.metrics import angular_error, angular_error_stats, psnr, ssim
+from normalkit.core.errors import NormalkitError
+from normalkit.rendering.metrics import angular_error, angular_error_stats, psnr, ssim
 
 
 def _unit(v):

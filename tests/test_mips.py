@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalkit.errors import NormalkitError
-from normalkit.mips import average_chain, mip_chain, mip_count, toksvig_roughness
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.mips import average_chain, mip_chain, mip_count, toksvig_roughness
 
 
 def _unit(rng, shape):

@@ -3,9 +3,9 @@
 import numpy as np
 
 from conftest import angle_deg
-from normalkit.examples import torus
-from normalkit.mesh import Mesh
-from normalkit.normals import corner_angles, ensure_normals, smooth_normals
+from normalkit.mesh.examples import torus
+from normalkit.mesh.model import Mesh
+from normalkit.mesh.normals import corner_angles, ensure_normals, smooth_normals
 
 
 def cube() -> Mesh:

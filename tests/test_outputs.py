@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from conftest import bump, grid_plane
-from normalkit.atomic import atomic_folder, check_outputs
 from normalkit.cli import main
-from normalkit.encode import encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.imageio import write_image
-from normalkit.mesh_io import save_obj, save_ply
+from normalkit.core.atomic import atomic_folder, check_outputs
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import write_image
+from normalkit.maps.encode import encode_normals
+from normalkit.mesh.io import save_obj, save_ply
 
 
 def _make_inputs(d: Path) -> None:
@@ -272,7 +272,7 @@ def test_bad_options_fail_before_any_output(inputs, capsys, monkeypatch, templat
 
 def test_render_that_fails_midway_leaves_no_views(inputs, capsys, monkeypatch):
     """A full disk at the third view: nothing of the run appears (README: nothing behind)."""
-    import normalkit.commands.render as cmd
+    import normalkit.cli.render as cmd
 
     calls = {"n": 0}
     real = cmd._write
@@ -326,7 +326,7 @@ def test_memory_limit_setting_lowers_the_ceiling(inputs, capsys, monkeypatch):
 
 
 def test_memory_error_and_os_error_are_one_line(inputs, capsys, monkeypatch):
-    import normalkit.bake as bake_mod
+    import normalkit.baking.bake as bake_mod
 
     def oom(*a, **k):
         raise MemoryError("Unable to allocate 10.1 GiB for an array with shape (3,)")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from normalkit.errors import NormalkitError
-from normalkit.padding import dilate
+from normalkit.baking.padding import dilate
+from normalkit.core.errors import NormalkitError
 
 
 def _scene(dtype=np.float32, shape=(31, 40), channels=3, seed=0):
@@ -52,7 +52,7 @@ def test_single_texel_radius_two_fills_exactly_the_disc():
 @pytest.mark.parametrize("tile", [512, 7])  # one tile, or many with halos across borders
 @pytest.mark.parametrize("texels", [1, 2, 3.5, 7, math.inf])
 def test_reach_matches_scipy_distance_and_nearest_value(texels, tile, monkeypatch):
-    import normalkit.padding as padding
+    import normalkit.baking.padding as padding
 
     monkeypatch.setattr(padding, "_TILE", tile)
     image, mask = _scene()
@@ -106,7 +106,7 @@ def test_two_dimensional_image_and_int_mask():
 
 
 def test_wide_image_uses_several_row_blocks(monkeypatch):
-    import normalkit.padding as padding
+    import normalkit.baking.padding as padding
 
     monkeypatch.setattr(padding, "_BLOCK_TEXELS", 64)  # 1 row per block at W=40
     image, mask = _scene()

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from normalkit import png
-from normalkit.png import write_png
+from normalkit.images import png
+from normalkit.images.png import write_png
 
 
 def _encode(image, **kw):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from normalkit.raster import rasterize_tile, sample_offsets, uv_layout
+from normalkit.baking.raster import rasterize_tile, sample_offsets, uv_layout
 
 
 def _raster(uvs, w, h, samples=1):
@@ -114,7 +114,7 @@ def test_triangles_across_the_border_wrap_without_double_samples(shift):
 
 
 def test_whole_image_rasterize_uses_image_indices():
-    from normalkit.raster import rasterize
+    from normalkit.baking.raster import rasterize
 
     uvs = np.array([[[0.5, 0.0], [1.0, 0.0], [1.0, 0.5]]])  # bottom-right corner
     ts = rasterize(uvs, 8, 8)

@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from normalkit import rays
-from normalkit.rays import RayCaster
+from normalkit.baking import rays
+from normalkit.baking.rays import RayCaster
 
 # The plane z = 0.5 over [0, 1]², as two triangles.
 PLANE_V = np.array([[0, 0, 0.5], [1, 0, 0.5], [1, 1, 0.5], [0, 1, 0.5]], float)

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from conftest import grid_plane
-from normalkit.bake import bake
+from normalkit.assets.reduce import STAGES, reduce
+from normalkit.assets.unwrap import hard_edges, uv_seam
+from normalkit.baking.bake import bake
+from normalkit.baking.raster import rasterize
 from normalkit.cli import main
-from normalkit.errors import NormalkitError
-from normalkit.examples import colored_bumpy_torus
-from normalkit.imageio import read_image, write_image
-from normalkit.mesh import Mesh, encode_color, linear_to_srgb, srgb_to_linear
-from normalkit.mesh_io import load_mesh, save_ply
-from normalkit.raster import rasterize
-from normalkit.reduce import STAGES, reduce
-from normalkit.unwrap import hard_edges, uv_seam
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import read_image, write_image
+from normalkit.mesh.examples import colored_bumpy_torus
+from normalkit.mesh.io import load_mesh, save_ply
+from normalkit.mesh.model import Mesh, encode_color, linear_to_srgb, srgb_to_linear
 
 FACES = 600
 SIZE = 256
@@ -239,7 +239,7 @@ def test_failure_mid_way_leaves_outdir_as_it_was(high_path, tmp_path, monkeypatc
     def broken(*args, **kwargs):
         raise NormalkitError("disk full (simulated)")
 
-    monkeypatch.setattr("normalkit.export.export_obj", broken)
+    monkeypatch.setattr("normalkit.assets.export.export_obj", broken)
     with pytest.raises(NormalkitError, match="simulated"):
         reduce(high_path, out, faces=FACES, size=SIZE, samples=1)
     assert sorted(p.name for p in out.iterdir()) == ["donut.obj", "keep.txt"]
@@ -275,7 +275,7 @@ def test_cli_happy_path_prints_the_timing_table(high_path, tmp_path, capsys):
 
 def test_high_poly_without_normals_gets_them_split_at_the_hard_angle(tmp_path):
     # A box-like mesh without normals: reduce says how it made them.
-    from normalkit.examples import torus
+    from normalkit.mesh.examples import torus
 
     t = torus(24, 12)
     mesh = Mesh(positions=np.round(t.positions * 4) / 4, faces=t.faces, name="blocky.obj")
@@ -289,8 +289,8 @@ def test_high_poly_without_normals_gets_them_split_at_the_hard_angle(tmp_path):
 
 def test_missed_texels_get_a_second_pass_with_longer_rays(high_path, tmp_path, monkeypatch):
     # Rays far too short for the decimation error: the first pass misses a lot.
-    monkeypatch.setattr("normalkit.reduce.RAY_FACTOR", 0.3)
-    monkeypatch.setattr("normalkit.reduce.RAY_MARGIN", 0.0)
+    monkeypatch.setattr("normalkit.assets.reduce.RAY_FACTOR", 0.3)
+    monkeypatch.setattr("normalkit.assets.reduce.RAY_MARGIN", 0.0)
     notes = []
     result = reduce(high_path, tmp_path / "short", faces=FACES, size=SIZE, samples=1,
                     log=notes.append)

@@ -46,10 +46,10 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
 
 import blender_ref as br  # noqa: E402
 from conftest import ASSETS  # noqa: E402
-from normalkit.mesh_io import load_mesh, save_ply  # noqa: E402
-from normalkit.normals import smooth_normals  # noqa: E402
-from normalkit.reduce import reduce  # noqa: E402
-from normalkit.unwrap import hard_edges, uv_seam  # noqa: E402
+from normalkit.assets.reduce import reduce  # noqa: E402
+from normalkit.assets.unwrap import hard_edges, uv_seam  # noqa: E402
+from normalkit.mesh.io import load_mesh, save_ply  # noqa: E402
+from normalkit.mesh.normals import smooth_normals  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,7 @@ def case(request, tmp_path_factory):
     shipped = reduce(high_path, tmp / "shipped", faces=MODELS[name], size=SIZE,
                      hard_angle=HARD_ANGLE, samples=4)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("normalkit.bake.sample_offsets", lambda samples: BLENDER_SAMPLE)
+        mp.setattr("normalkit.baking.bake.sample_offsets", lambda samples: BLENDER_SAMPLE)
         point = reduce(high_path, tmp / "point", faces=MODELS[name], size=SIZE,
                        hard_angle=HARD_ANGLE, samples=1)
     # Both runs decimate and unwrap identically; only the bake's sampling differs.

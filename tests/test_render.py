@@ -15,7 +15,7 @@ What is asserted (figures measured when these tests were written are in the comm
   triangle-id and UV images (mesh with UVs linear on each triangle), projects through the
   file's K and cam_to_world to that pixel's centre within 0.05 px (max); and projected mesh
   vertices land on pixels whose triangle is one of the vertex's faces.
-* A flat plane with a map baked by normalkit.bake from a bumpy high-poly renders the
+* A flat plane with a map baked by normalkit.baking.bake from a bumpy high-poly renders the
   high-poly's analytic normals (tangent and object space, OpenGL and DirectX).
 * Lambert shading and sRGB textures are exact; supersampled coverage is the sample fraction.
 * Errors: camera inside the mesh, empty views, a map without UVs or of the wrong shape.
@@ -29,15 +29,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import angle_deg, bump, grid_plane
-from normalkit.bake import bake
-from normalkit.camera import Camera, orbit_angles, orbit_cameras
+from normalkit.baking.bake import bake
 from normalkit.cli import main
-from normalkit.encode import encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.imageio import read_image
-from normalkit.mesh import Mesh
-from normalkit.mesh_io import save_obj
-from normalkit.render import (
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import read_image
+from normalkit.maps.encode import encode_normals
+from normalkit.mesh.io import save_obj
+from normalkit.mesh.model import Mesh
+from normalkit.rendering.camera import Camera, orbit_angles, orbit_cameras
+from normalkit.rendering.render import (
     AmbientLight,
     DirectionalLight,
     Material,
@@ -344,14 +344,14 @@ def test_shading_cost_reports_both_spaces(baked_plane):
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
-    from normalkit.examples import torus
+    from normalkit.mesh.examples import torus
 
     d = tmp_path_factory.mktemp("render")
     mesh = torus(24, 12)  # 576 triangles with UVs: several pixels per triangle at 160²
     save_obj(mesh, d / "torus.obj")
     tan = np.zeros((32, 32, 3), np.float32)
     tan[..., 2] = 1
-    from normalkit.imageio import write_image
+    from normalkit.images.io import write_image
 
     write_image(d / "flat.png", encode_normals(tan, 16))
     out = d / "out"
@@ -396,8 +396,8 @@ def test_cli_writes_every_pass_cameras_json_and_a_turntable(cli_run):
 
 def test_cameras_json_reprojects_the_rendered_surface(cli_run):
     """Surface points rebuilt from the triangle and UV images project to their pixel centres."""
-    from normalkit.camera import load_cameras
-    from normalkit.mesh_io import load_mesh
+    from normalkit.mesh.io import load_mesh
+    from normalkit.rendering.camera import load_cameras
 
     d, out = cli_run
     mesh = load_mesh(d / "torus.obj")

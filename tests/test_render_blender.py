@@ -1,4 +1,4 @@
-"""Agreement of normalkit.render with Blender 5 (Cycles) on the same mesh, map and camera.
+"""Agreement of normalkit.rendering.render with Blender 5 (Cycles) on the same mesh, map and camera.
 
 The pair: ``bumpy_torus_pair`` (≈100k-face bumpy high-poly, ≈2.3k-face plain low-poly with
 UVs), baked by normalkit into a 512² tangent-space map (16-bit PNG). Both renderers see the
@@ -160,7 +160,7 @@ json.dump({"render_seconds": render_seconds, "import_seconds": T_IMPORT - T0,
 
 
 def blender_camera_params(camera) -> dict:
-    """Blender camera settings equivalent to a :class:`normalkit.camera.Camera`.
+    """Blender camera settings equivalent to a :class:`normalkit.rendering.camera.Camera`.
 
     Blender's camera looks down its local −z with y up, like ours, so ``matrix_world`` is
     ``cam_to_world``. Sensor fit AUTO measures the 36 mm sensor along the larger image side:
@@ -197,7 +197,7 @@ def blender_render(mesh_path, camera, *, map_path=None, space: str = "TANGENT",
 
     Parameters
     ----------
-    camera : normalkit.camera.Camera
+    camera : normalkit.rendering.camera.Camera
     map_path : optional normal map (Non-Color, Linear interpolation → Normal Map node in
         ``space`` "TANGENT" or "OBJECT"; EXR/float TIFF maps are read as n itself).
     samples, filter_width, max_bounces : Cycles settings (box pixel filter).
@@ -256,11 +256,11 @@ MEDIAN_MAX = 0.5  # degrees
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
-    from normalkit.bake import bake
-    from normalkit.encode import encode_normals
-    from normalkit.examples import bumpy_torus_pair
-    from normalkit.imageio import write_image
-    from normalkit.mesh_io import save_obj
+    from normalkit.baking.bake import bake
+    from normalkit.images.io import write_image
+    from normalkit.maps.encode import encode_normals
+    from normalkit.mesh.examples import bumpy_torus_pair
+    from normalkit.mesh.io import save_obj
 
     d = tmp_path_factory.mktemp("render_blender")
     high, low = bumpy_torus_pair(high_faces=100_000)
@@ -279,9 +279,9 @@ def scene(tmp_path_factory):
                                                          ("tangent", 160, SIZE, True)])
 def test_camera_normals_match_cycles(scene, space, width, height, ortho):
     import blender_ref as br
-    from normalkit.camera import orbit_cameras
-    from normalkit.mesh_io import load_mesh
-    from normalkit.render import render
+    from normalkit.mesh.io import load_mesh
+    from normalkit.rendering.camera import orbit_cameras
+    from normalkit.rendering.render import render
 
     d, _, maps = scene
     low = load_mesh(d / "low.obj")  # exactly what Blender reads

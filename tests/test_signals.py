@@ -1,6 +1,6 @@
 """SIGINT and SIGTERM: workers stop, temporary files go, exit 130 / 143, never a crash.
 
-The fast tests drive :mod:`normalkit.interrupt` and :mod:`normalkit.parallel` in this
+The fast tests drive :mod:`normalkit.core.interrupt` and :mod:`normalkit.core.parallel` in this
 process. The slow one interrupts ``bake``, ``reduce`` and ``render`` 30 times each at
 random moments (fixed seed), a third of them with SIGTERM and some with a second signal
 during the cleanup, and checks every run: the exit code, no crash or traceback, no
@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ASSETS, bump, grid_plane
-from normalkit import interrupt
+from normalkit.core import interrupt
 from normalkit.cli import main
-from normalkit.mesh_io import save_obj, save_ply
-from normalkit.parallel import map_threads, run_threads
+from normalkit.core.parallel import map_threads, run_threads
+from normalkit.mesh.io import save_obj, save_ply
 
 ROCKER = ASSETS / "meshes" / "rocker-arm.obj"
 
@@ -127,7 +127,7 @@ def plane_files(tmp_path_factory):
 
 def test_sigterm_during_a_bake_exits_143_and_leaves_no_file(plane_files, tmp_path,
                                                             monkeypatch, capsys):
-    import normalkit.bake as bake_module
+    import normalkit.baking.bake as bake_module
 
     rasterize = bake_module.rasterize_tile
 
@@ -153,7 +153,7 @@ TRIES = 30
 @pytest.fixture(scope="module")
 def low_poly(tmp_path_factory):
     """A 2,000-triangle rocker arm with UVs and its normal map (reduce, in this process)."""
-    from normalkit.reduce import reduce
+    from normalkit.assets.reduce import reduce
 
     d = tmp_path_factory.mktemp("low")
     res = reduce(ROCKER, d / "low", faces=2000, size=256)

@@ -9,16 +9,16 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from conftest import bump, grid_plane
-from normalkit.bake import bake
+from normalkit.assets.export import export_glb, export_obj
+from normalkit.baking.bake import bake
 from normalkit.cli import main
-from normalkit.depth import depth_to_normals
-from normalkit.encode import encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.export import export_glb, export_obj
-from normalkit.height import height_to_normal, normal_to_height
-from normalkit.imageio import write_image
-from normalkit.mesh_io import load_mesh, save_obj, save_ply
-from normalkit.normals import check_hard_angle, ensure_normals, smooth_normals
+from normalkit.core.errors import NormalkitError
+from normalkit.images.io import write_image
+from normalkit.maps.depth import depth_to_normals
+from normalkit.maps.encode import encode_normals
+from normalkit.maps.height import height_to_normal, normal_to_height
+from normalkit.mesh.io import load_mesh, save_obj, save_ply
+from normalkit.mesh.normals import check_hard_angle, ensure_normals, smooth_normals
 
 MISSING = "/nonexistent/high.ply"  # errors about arguments must come before loading it
 
@@ -116,7 +116,7 @@ def test_bake_cli_exits_2_with_one_line_and_no_file(files, tmp_path, capsys, fla
 
 
 def test_reduce_rejects_bad_threads_before_any_work(tmp_path):
-    from normalkit.reduce import reduce
+    from normalkit.assets.reduce import reduce
 
     with pytest.raises(NormalkitError, match="threads must be a whole number ≥ 1"):
         reduce(MISSING, tmp_path / "out", faces=10, threads=-1)
@@ -139,7 +139,7 @@ def test_hard_angle_is_checked_at_the_library_boundary(pair, angle):
 
 
 def test_reduce_uses_the_same_hard_angle_check(tmp_path):
-    from normalkit.reduce import reduce
+    from normalkit.assets.reduce import reduce
 
     with pytest.raises(NormalkitError) as from_reduce:
         reduce(MISSING, tmp_path / "out", faces=10, hard_angle=math.nan)
@@ -295,8 +295,8 @@ def test_export_glb_warns_when_the_green_convention_looks_wrong(files, tmp_path,
 
 
 def test_export_glb_float_map_with_directx_is_flipped_once(files, tmp_path, capsys):
-    from normalkit.encode import decode_normals
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
+    from normalkit.maps.encode import decode_normals
 
     dx = decode_normals(read_image(files / "dx.png"))  # stored vectors, DirectX green
     write_image(tmp_path / "dx.exr", dx.astype(np.float32))
@@ -319,7 +319,7 @@ def test_export_obj_warns_on_a_directx_map(files, tmp_path, capsys, pair):
 
 
 def test_export_glb_library_warns_too(files, pair, tmp_path):
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
 
     notes = []
     export_glb(tmp_path / "x.glb", pair[1], read_image(files / "dx.png"), log=notes.append)
@@ -339,8 +339,8 @@ def test_uvs_without_material_are_not_colour(tmp_path, assets):
 
 
 def test_reduce_of_a_mesh_without_colour_makes_no_colour_map(tmp_path):
-    from normalkit.examples import colored_bumpy_torus
-    from normalkit.reduce import reduce
+    from normalkit.assets.reduce import reduce
+    from normalkit.mesh.examples import colored_bumpy_torus
 
     high = colored_bumpy_torus(high_faces=4000).replace(colors=None)
     rng = np.random.default_rng(1)

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import ASSETS, angle_deg, bump, grid_plane
-from normalkit.bake import bake
-from normalkit.encode import decode_normals, encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.mesh_io import load_mesh
-from normalkit.normals import ensure_normals
-from normalkit.spaces import object_to_tangent, tangent_to_object
-from normalkit.tangents import compute_tangents
+from normalkit.baking.bake import bake
+from normalkit.baking.spaces import object_to_tangent, tangent_to_object
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.encode import decode_normals, encode_normals
+from normalkit.mesh.io import load_mesh
+from normalkit.mesh.normals import ensure_normals
+from normalkit.mesh.tangents import compute_tangents
 
 ROUND_TRIP_DEG = 0.05
 

@@ -1,4 +1,4 @@
-"""normalkit.tangents: analytic cases, invariants, and golden comparisons with Blender."""
+"""normalkit.mesh.tangents: analytic cases, invariants, and golden comparisons with Blender."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from conftest import ASSETS
-from normalkit.errors import NormalkitError
-from normalkit.mesh import Mesh
-from normalkit.mesh_io import load_mesh, save_obj
-from normalkit.normals import ensure_normals
-from normalkit.tangents import _ids_by_hash, compute_tangents, mikktspace
+from normalkit.core.errors import NormalkitError
+from normalkit.mesh.io import load_mesh, save_obj
+from normalkit.mesh.model import Mesh
+from normalkit.mesh.normals import ensure_normals
+from normalkit.mesh.tangents import _ids_by_hash, compute_tangents, mikktspace
 
 SPOT = ASSETS / "meshes" / "spot.obj"
 

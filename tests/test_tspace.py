@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from normalkit.tspace import tangent_to_world, unit, world_to_tangent
+from normalkit.mesh.tspace import tangent_to_world, unit, world_to_tangent
 
 
 @settings(max_examples=50, deadline=None)

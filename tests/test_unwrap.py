@@ -5,12 +5,12 @@ import pytest
 from scipy import ndimage
 
 from conftest import ASSETS, grid_plane
-from normalkit.decimate import decimate
-from normalkit.errors import NormalkitError
-from normalkit.examples import bumpy_torus_pair
-from normalkit.mesh import Mesh
-from normalkit.raster import rasterize
-from normalkit.unwrap import default_padding, hard_edges, unwrap, uv_seam
+from normalkit.assets.decimate import decimate
+from normalkit.assets.unwrap import default_padding, hard_edges, unwrap, uv_seam
+from normalkit.baking.raster import rasterize
+from normalkit.core.errors import NormalkitError
+from normalkit.mesh.examples import bumpy_torus_pair
+from normalkit.mesh.model import Mesh
 
 
 def cube() -> Mesh:
@@ -108,7 +108,7 @@ def test_darts_are_closed_so_their_edges_are_seams():
 
 
 def test_seams_at_hard_edges_on_fandisk(assets):
-    from normalkit.mesh_io import load_mesh
+    from normalkit.mesh.io import load_mesh
 
     low0, _ = decimate(load_mesh(ASSETS / "meshes" / "fandisk.obj"), faces=1500)
     low, info = unwrap(low0, size=512, hard_angle=60)
@@ -123,7 +123,7 @@ def test_seams_at_hard_edges_on_fandisk(assets):
 
 def test_normals_are_smooth_away_from_cuts(torus_low):
     low, info = unwrap(torus_low, size=256, hard_angle=89)
-    from normalkit.normals import smooth_normals
+    from normalkit.mesh.normals import smooth_normals
 
     ref = smooth_normals(torus_low)
     close = np.einsum("fkc,fkc->fk", low.normals, ref) > np.cos(np.radians(1e-4))

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import bump, grid_plane
-from normalkit.bake import bake
-from normalkit.encode import encode_normals
-from normalkit.errors import NormalkitError
-from normalkit.height import height_to_normal
-from normalkit.validate import (
+from normalkit.baking.bake import bake
+from normalkit.core.errors import NormalkitError
+from normalkit.maps.encode import encode_normals
+from normalkit.maps.height import height_to_normal
+from normalkit.maps.validate import (
     check_mask,
     check_normal_map,
     check_normals,
@@ -189,7 +189,7 @@ def test_input_checks_name_the_argument():
 def test_convention_on_real_photometric_stereo_maps(assets):
     # DiLiGenT camera-space maps (x right, y up: OpenGL) on a white background, and the
     # same maps with green flipped. Noisy real data, so a lower confidence bar.
-    from normalkit.imageio import read_image
+    from normalkit.images.io import read_image
 
     for obj in ("bear", "buddha", "cat", "cow", "goblet", "harvest", "pot1", "pot2",
                 "reading"):
@@ -206,7 +206,7 @@ def test_convention_on_real_photometric_stereo_maps(assets):
 def test_large_maps_vote_in_row_bands(monkeypatch):
     # Above the texel limit the neighbourhood statistics use evenly spaced row bands;
     # shrink the limit so a small map takes that path.
-    import normalkit.validate as validate
+    import normalkit.maps.validate as validate
 
     bands = validate._bands
     monkeypatch.setattr(validate, "_bands", lambda h, w: bands(h, w, limit=N * 64, band=32))

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from normalkit.camera import Camera
-from normalkit.export import export_glb
-from normalkit.imageio import write_image
-from normalkit.mesh import Mesh
-from normalkit.mesh_io import save_obj, save_ply
+from normalkit.assets.export import export_glb
+from normalkit.images.io import write_image
+from normalkit.mesh.io import save_obj, save_ply
+from normalkit.mesh.model import Mesh
+from normalkit.rendering.camera import Camera
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,0 +1,15 @@
+"""Baking: a high-poly's surface into a low-poly's UV space.
+
+Data flow: Mesh → MikkTSpace tangents → texel samples (``raster``) → rays (``rays``,
+Embree) → hits → the shader's inverse (``kernels``) → per-texel normals → ``padding``.
+
+- ``bake``: :func:`bake`, :class:`BakeResult`, the memory estimate ``peak_bytes``.
+- ``raster``: UV rasterization into stratified texel samples (compiled).
+- ``rays``: :class:`RayCaster`, closest hits with Embree on a thread pool.
+- ``kernels``: compiled ray set-up and hit shading.
+- ``padding``: dilation past UV islands.
+- ``spaces``: tangent ↔ object space of a map, texel by texel, in the baker's frames.
+
+May import: ``normalkit.core``, ``normalkit.images``, ``normalkit.mesh``,
+``normalkit.maps``.
+"""

@@ -1,0 +1,502 @@
+"""Bake a high-poly's normals into a low-poly's UV space (tangent or object space).
+
+Ray model (compatible with Blender's selected-to-active bake): each texel sample on the
+low-poly surface point P with interpolated normal N casts a ray from
+``P + extrusion·N̂`` in direction ``−N̂`` and accepts the closest high-poly hit up to
+``max_distance`` beyond the surface (a ray length of ``extrusion + max_distance``).
+With a cage (same topology as the low-poly) the ray starts at the cage point instead
+and runs through P, again up to ``max_distance`` beyond P.
+Texel samples on a triangle's edge are moved ``EDGE_INSET`` (barycentric) inside it.
+
+Tangent space is the exact inverse of the MikkTSpace shader decode (CONVENTIONS.md):
+with the interpolated, unnormalized T and N and B = sign·cross(N, T), the texel holds
+normalize(M⁻¹ n) where M = [T B N]. Object space stores n in mesh coordinates.
+
+Colour (``color=True``) rides on the same rays: at each hit (high-poly triangle and
+barycentrics) the high-poly's per-corner colours are interpolated and/or its base-colour
+texture is sampled (bilinear, repeat) at the interpolated UV; samples are averaged per
+texel in **linear** light, exactly like the normals. Encode with
+:func:`normalkit.mesh.encode_color` for an sRGB PNG / glTF ``baseColorTexture``.
+
+Work is split into row tiles that run on a thread pool, so memory stays bounded by the
+tile size, not the texture size. Per tile: the compiled rasterizer lists the samples,
+the compiled ray set-up interpolates the low-poly frame, Embree traces, and the compiled
+shading kernel interpolates the hit normal, encodes it and averages it into the tile's
+own rows of the output. All of these release the GIL.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.errors import NormalkitError
+from ..core.limits import check_memory
+from ..core.parallel import default_threads, map_threads
+from ..core.plural import count
+from ..core.progress import progress_bar
+from ..mesh.model import Mesh
+from ..mesh.normals import check_hard_angle, ensure_normals
+from .kernels import setup_rays, shade_tile
+from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
+from .rays import RayCaster
+
+SPACES = ("tangent", "object")
+TILE_SAMPLES = 1 << 15  # samples per tile: its samples, rays and hits (~3 MB) stay in the
+# caches between the kernels, and many small tiles balance the threads (measured best)
+#: Samples on (or outside) a triangle's edge are moved this far inside it (barycentric),
+#: so a texel centre lying exactly on a UV seam along a hard edge (xatlas aligns chart
+#: borders with texel centres) casts its ray on its own triangle's side of the edge.
+EDGE_INSET = 1e-4
+
+
+@dataclass
+class BakeResult:
+    """What :func:`bake` returns.
+
+    normals : (H, W, 3) float32 unit normals (tangent or object space), padded; texels
+        no ray filled hold the flat tangent normal (0, 0, 1), or (0, 0, 0) in object space.
+    coverage : (H, W) bool, texels filled by at least one ray hit (before padding).
+    misses : (H, W) bool, texels on the low-poly's UVs where every ray missed.
+    space : "tangent" or "object".
+    stats : dict of counts and seconds (see ``summary``).
+    color : (H, W, 4) float32 or None
+        With ``color=True``: the high-poly's surface colour, **linear** RGBA (not
+        sRGB-encoded), the mean over each texel's hits, padded like ``normals``; texels
+        no ray filled (beyond the padding) are (0, 0, 0, 0).
+    """
+
+    normals: np.ndarray
+    coverage: np.ndarray
+    misses: np.ndarray
+    space: str
+    stats: dict = field(default_factory=dict)
+    color: np.ndarray | None = None
+
+    def summary(self) -> str:
+        s = self.stats
+        rays = s["rays"]
+        miss_pct = 100.0 * s["ray_misses"] / rays if rays else 0.0
+        return (f"{s['width']}×{s['height']} {self.space}-space map: {s['texels']:,} texels, "
+                f"{s['samples']} samples/texel, {rays:,} rays, {s['ray_misses']:,} misses "
+                f"({miss_pct:.2f}%), {s['miss_texels']:,} texels unfilled, "
+                f"{s['seconds']:.2f} s on {count(s['threads'], 'thread')}")
+
+
+def _as_mesh(m, label: str) -> Mesh:
+    from ..mesh.io import load_mesh
+
+    if isinstance(m, Mesh):
+        return m.validate()
+    if isinstance(m, (str, os.PathLike)):
+        return load_mesh(m)
+    raise NormalkitError(f"{label}: expected a Mesh or a path, got {type(m).__name__}")
+
+
+def _check_size(size, width, height) -> tuple[int, int]:
+    from ..core.limits import check_size
+
+    return (check_size(size if width is None else width, "texture width"),
+            check_size(size if height is None else height, "texture height"))
+
+
+def _number(value, name: str, rule: str, ok) -> float:
+    """``value`` as a float if ``ok(float)``; else NormalkitError "NAME must be RULE"."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(value, bool) or not ok(v):
+        raise NormalkitError(f"{name} must be {rule}, got {value!r}")
+    return v
+
+
+#: Peak memory of a bake, measured (spot onto itself, 16-bit PNG, 4 samples: 0.30 GB at
+#: 1024², 0.41 at 2048², 0.83 at 4096²; 2.3 GB at 8192² for a 2M-triangle high-poly):
+#: about 33 bytes per texel over a fixed 0.3 GB, rounded up here to keep a margin.
+PEAK_BYTES_PER_TEXEL = 40
+PEAK_BYTES_PER_TEXEL_COLOR = 24  # the linear RGBA accumulator and its padding copy
+PEAK_BYTES_FIXED = 400 << 20  # interpreter, Numba, Embree and the meshes of a typical job
+
+
+def peak_bytes(width: int, height: int, color: bool = False) -> int:
+    """Estimated peak memory (bytes) of a ``width`` × ``height`` bake and its encoding."""
+    per_texel = PEAK_BYTES_PER_TEXEL + (PEAK_BYTES_PER_TEXEL_COLOR if color else 0)
+    return PEAK_BYTES_FIXED + per_texel * int(width) * int(height)
+
+
+def _largest_fitting(width: int, height: int, color: bool) -> int:
+    """The largest power-of-two square size whose bake fits in the available memory."""
+    from ..core.limits import MIN_SIZE, available_memory
+
+    have = available_memory()
+    size = 1 << max(int(max(width, height)).bit_length() - 1, 4)
+    while size > MIN_SIZE and have is not None and peak_bytes(size, size, color) > have:
+        size //= 2
+    return size
+
+
+def check_threads(threads) -> int | None:
+    """``threads`` as an int ≥ 1, or None (all cores); NormalkitError otherwise.
+
+    Shared by :func:`bake` and :func:`normalkit.reduce.reduce`, so a bad count fails
+    before any work instead of inside the thread pool.
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise NormalkitError(f"threads must be a whole number ≥ 1 (leave it out for all cores), "
+                             f"got {threads!r}")
+    return int(threads)
+
+
+def _check_uv_area(low: Mesh, layout, log) -> None:
+    """Refuse a low-poly whose UV triangles all have zero area (nothing to bake); warn
+    when only some (with a real surface in 3D) do: they get no texels."""
+    in_layout = np.zeros(low.n_faces, bool)
+    in_layout[layout.faces] = True
+    if not in_layout.any():
+        raise NormalkitError(
+            f"{low.name}: the low-poly's UVs cover no texels (every triangle has zero UV "
+            "area, e.g. all UVs at one point); unwrap it first (normalkit reduce unwraps)")
+    if in_layout.all():
+        return
+    c = low.corner_positions()
+    area2 = np.linalg.norm(np.cross(c[:, 1] - c[:, 0], c[:, 2] - c[:, 0]), axis=1)
+    scale = float(np.max(area2)) if len(area2) else 0.0
+    n_flat = int((~in_layout & (area2 > 1e-9 * scale)).sum())
+    if n_flat:
+        log(f"warning: {low.name}: {n_flat:,} of {low.n_faces:,} triangles have zero UV area "
+            "and get no texels; give them UV space (unwrap again: normalkit reduce unwraps)")
+
+
+def bake(high, low, *, size: int = 2048, width: int | None = None, height: int | None = None,
+         space: str = "tangent", samples: int = 4, extrusion: float | None = None,
+         max_distance: float | None = None, cage=None, padding: float = 16,
+         hard_angle: float | None = None, threads: int | None = None,
+         progress: bool = False, log=None, color: bool = False) -> BakeResult:
+    """Bake the high-poly's normals into the low-poly's UV space.
+
+    Parameters
+    ----------
+    high, low : Mesh or path
+        The detailed source and the UV-mapped target. Meshes without normals get
+        smooth ones (and ``log`` says so); ``low`` must have UVs.
+    size, width, height : int
+        Texture size; ``width``/``height`` override ``size`` per axis.
+    space : "tangent" | "object"
+    samples : 1, 4, 16 or 64
+        Stratified samples per texel; the texel holds their normalized mean.
+    extrusion, max_distance : float, optional
+        Ray start above the low-poly surface (finite, ≥ 0) and maximum hit depth below
+        it (≥ 0), in mesh units. Defaults: 1 % and 2 % of the low-poly's bounding-box
+        diagonal. ``max_distance=0`` (or ``inf``) means no limit (as in Blender).
+    cage : Mesh or path, optional
+        Explicit ray start surface with the low-poly's topology. It replaces
+        ``extrusion``: giving both raises.
+    padding : int or math.inf
+        Texels (≥ 0) to dilate into empty space around UV islands (0 for none).
+    hard_angle : float, optional
+        Recompute the low-poly's normals, split at edges sharper than this (degrees,
+        in [0, 180]).
+    threads : int, optional
+        Worker threads, ≥ 1 (default: all cores).
+    progress : bool
+        Show a progress bar on stderr.
+    log : callable, optional
+        Receives one-line notices and warnings (e.g. ``print``).
+    color : bool
+        Also bake the high-poly's colour (``high.colors`` and/or
+        ``high.base_color_texture`` at ``high.uvs``) into ``BakeResult.color``.
+
+    Returns
+    -------
+    BakeResult
+
+    Raises
+    ------
+    NormalkitError
+        Before any work: a bad ``space``, ``samples``, size, ``padding``, ``threads``,
+        ``hard_angle``, a NaN/infinite/negative ``extrusion`` or NaN/negative
+        ``max_distance``, or both ``cage`` and ``extrusion``. After loading: a low-poly
+        without UVs, or whose UVs cover no texels (every UV triangle has zero area; the
+        rasterizer gives any other triangle at least the texels it touches); a cage of
+        another topology. Low-poly triangles of zero UV area (but not zero area in 3D)
+        get a warning through ``log``.
+
+    Cost: O(texels × samples) rays plus O(F_high) to build the Embree BVH; memory is
+    about 20 bytes per texel for the output arrays (36 with colour) plus a bounded
+    per-tile working set; a whole CLI bake with padding and PNG encoding peaks near 35
+    bytes per texel (2.3 GB at 8192²).
+    """
+    t_start = time.perf_counter()
+    log = log or (lambda msg: None)
+    if space not in SPACES:
+        raise NormalkitError(f"space must be one of {SPACES}, got {space!r}")
+
+    if samples not in SAMPLE_COUNTS:
+        raise NormalkitError(f"samples must be one of {SAMPLE_COUNTS}, got {samples!r}")
+    w, h = _check_size(size, width, height)
+    padding = _number(padding, "padding", "≥ 0 texels or inf", lambda v: v >= 0)
+    if extrusion is not None:
+        if cage is not None:
+            raise NormalkitError("cage replaces extrusion (rays start on the cage): give one "
+                                 "of them (--cage or --extrusion), not both")
+        extrusion = _number(extrusion, "extrusion", "a finite number ≥ 0",
+                            lambda v: math.isfinite(v) and v >= 0)
+    if max_distance is not None:
+        max_distance = _number(max_distance, "max_distance", "a number ≥ 0 (0 or inf: no "
+                               "limit)", lambda v: v >= 0)
+    if hard_angle is not None:
+        hard_angle = check_hard_angle(hard_angle)
+    threads = check_threads(threads)
+    check_memory(peak_bytes(w, h, color), f"a {w}×{h} bake",
+                 f"use a smaller size (at most {_largest_fitting(w, h, color)} fits)")
+
+    low = _as_mesh(low, "low-poly")
+    uvs = low.require_uvs()
+    layout = uv_layout(uvs, w, h)
+    _check_uv_area(low, layout, log)  # before loading the high-poly
+    if layout.wrapped:
+        log(f"warning: {low.name}: UVs outside [0, 1] wrap around the texture")
+    high = _as_mesh(high, "high-poly")
+    low = ensure_normals(low, hard_angle=hard_angle, log=log)
+    high = ensure_normals(high, log=log)
+    if color and not high.has_color:
+        raise NormalkitError(
+            f"{high.name}: asked to bake colour, but the high-poly has no vertex colours and "
+            "no base-colour texture with UVs; bake normals only, or give a high-poly with "
+            "colour (PLY/OBJ vertex colours, glTF COLOR_0 or baseColorTexture)")
+    cage_mesh = None
+    if cage is not None:
+        cage_mesh = _as_mesh(cage, "cage")
+        if cage_mesh.n_faces != low.n_faces or not np.array_equal(
+                _topology(cage_mesh), _topology(low)):
+            raise NormalkitError(
+                f"cage '{cage_mesh.name}' does not match the low-poly's topology "
+                f"({cage_mesh.n_faces} vs {low.n_faces} faces, or different connectivity); "
+                "make the cage from a copy of the low-poly")
+
+    diag = float(np.linalg.norm(np.ptp(low.positions, axis=0)))
+    if extrusion is None:
+        extrusion = 0.01 * diag
+    if max_distance is None:
+        max_distance = 0.02 * diag
+    max_depth = np.inf if max_distance == 0 else float(max_distance)
+
+    tangents = None
+    if space == "tangent":
+        from ..mesh.tangents import compute_tangents
+
+        tangents = compute_tangents(low).reshape(-1, 3, 4)
+
+    caster = RayCaster(high.positions, high.faces)
+    frame = _LowFrame(low, tangents, cage_mesh)
+    high_normals = _high_normals(high)
+    high_color = _HighColor(high) if color else None
+    offsets = sample_offsets(samples)
+
+    r_lo, r_hi = layout.row_range
+    c_lo, c_hi = layout.col_range
+    # The tiles fill rows [r_lo, r_hi) × cols [c_lo, c_hi) of every buffer (texels no
+    # ray hit get the flat value there); the rest is flat from the start.
+    acc = np.empty((h, w, 3), np.float32)
+    flat = (0.0, 0.0, 1.0) if space == "tangent" else (0.0, 0.0, 0.0)
+    for region in (np.s_[:r_lo], np.s_[r_hi:], np.s_[r_lo:r_hi, :c_lo],
+                   np.s_[r_lo:r_hi, c_hi:]):
+        acc[region] = flat
+    acc_color = np.zeros((h, w, 4), np.float32) if color else None
+    hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
+    sampled = np.zeros((h, w), np.uint16)
+    overlap = np.zeros((h, w), bool)
+    tile_rows = max(1, TILE_SAMPLES // max(1, (c_hi - c_lo) * samples))
+    tiles = [(r, min(r + tile_rows, r_hi)) for r in range(r_lo, r_hi, tile_rows)]
+    n_threads = threads or default_threads()
+    counts = {"rays": 0, "ray_misses": 0}
+
+    def work(rows):
+        ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
+        tile = (rows[0], rows[1], c_lo, c_hi)
+        # Each texel lies in exactly one row tile, so workers write their own parts.
+        hit, n_miss = _trace(ts, frame, caster, high_normals, float(extrusion), max_depth,
+                             acc, hits, sampled, tile)
+        if ts.overlap_texels.size:
+            r, c = np.divmod(ts.overlap_texels, c_hi - c_lo)
+            overlap[r + rows[0], c + c_lo] = True
+        if high_color is not None:
+            ok = hit.prim >= 0
+            rgba = high_color.sample(hit.prim[ok], hit.u[ok], hit.v[ok])
+            n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
+            view = acc_color[rows[0]:rows[1], c_lo:c_hi]
+            for c in range(4):
+                view[..., c] = np.bincount(ts.texel[ok], weights=rgba[c],
+                                           minlength=n_tex).reshape(view.shape[:2])
+        return len(hit.prim), n_miss
+
+    bar = progress_bar(len(tiles), progress, "baking", "tile")
+    # An interrupt or a failing tile stops the loop only once no worker runs (parallel.py).
+    for n_rays, n_miss in map_threads(work, tiles, n_threads):
+        counts["rays"] += n_rays
+        counts["ray_misses"] += n_miss
+        bar.update(1)
+    bar.close()
+
+    coverage = hits > 0
+    misses = (sampled > 0) & ~coverage
+    normals = acc  # each tile normalized its own texels
+    n_overlap = int(overlap.sum())
+    if n_overlap:
+        log(f"warning: {low.name}: {n_overlap:,} texels are covered by overlapping UV "
+            "triangles; each such texel takes one of them (give overlapping islands "
+            "their own UV space)")
+    if acc_color is not None:  # mean of the hits, in place
+        np.divide(acc_color, hits[..., None], out=acc_color, where=coverage[..., None])
+    if padding > 0 and coverage.any() and not coverage.all():  # else nothing to pad
+        from .padding import dilate
+
+        if acc_color is not None and w * h <= 4096 * 4096:  # one feature transform
+            both = dilate(np.concatenate([normals, acc_color], axis=2), coverage, padding)
+            normals, acc_color = both[..., :3], both[..., 3:]
+        else:
+            normals = dilate(normals, coverage, padding)
+            if acc_color is not None:
+                acc_color = dilate(acc_color, coverage, padding)
+    n_miss_tex = int(misses.sum())
+    if n_miss_tex:
+        log(f"warning: {n_miss_tex:,} texels got no hit within the ray distance; "
+            + ("raise --max-distance or push the cage further out" if cage_mesh is not None
+               else "raise --extrusion/--max-distance or use a cage"))
+    stats = {
+        "width": w, "height": h, "samples": samples, "texels": int((sampled > 0).sum()),
+        "rays": counts["rays"], "ray_misses": counts["ray_misses"],
+        "miss_texels": n_miss_tex, "overlap_texels": n_overlap,
+        "extrusion": float(extrusion), "max_distance": float(max_distance),
+        "threads": n_threads, "seconds": time.perf_counter() - t_start,
+    }
+    return BakeResult(normals=normals, coverage=coverage, misses=misses, space=space,
+                      stats=stats, color=acc_color)
+
+
+def _topology(mesh: Mesh) -> np.ndarray:
+    """Corner → vertex pattern after welding by position, relabelled by first use.
+
+    Two meshes have the same topology when these are equal, however their files split
+    vertices at seams.
+    """
+    from ..mesh.model import weld_positions
+
+    ids = weld_positions(mesh.positions)[mesh.faces].ravel()
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))
+    return rank[inverse.ravel()]
+
+
+class _LowFrame:
+    """Per-corner low-poly data, packed once for the ray kernels.
+
+    ``attrs`` (F, 3, K) float32: position (3), normal (3), then tangent xyz + sign (4)
+    in tangent space (``tangent_col``), then the cage position (3) with a cage
+    (``cage_col``); each column is −1 where absent. A sample reads one contiguous row.
+    """
+
+    def __init__(self, low: Mesh, tangents, cage: Mesh | None):
+        parts = [low.corner_positions(), low.normals]
+        self.tangent_col = self.cage_col = -1
+        if tangents is not None:
+            self.tangent_col = 6
+            parts.append(tangents)
+        if cage is not None:
+            self.cage_col = sum(p.shape[2] for p in parts)
+            parts.append(cage.corner_positions())
+        self.attrs = np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
+
+
+def _high_normals(high: Mesh) -> np.ndarray:
+    """(F, 3, 3) float32 corner normals of the high-poly (one row per hit triangle)."""
+    return np.ascontiguousarray(high.normals, dtype=np.float32)
+
+
+def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,
+           max_depth: float, acc, hits, sampled, tile):
+    """Cast one ray per sample of a tile and shade the hits into the tile's part
+    ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits`` and ``sampled``
+    (:func:`bake_kernels.shade_tile`). Returns Embree's :class:`~normalkit.rays.Hits`
+    and the miss count.
+    """
+    n = len(ts.face)
+    origins = np.empty((n, 3), np.float32)
+    directions = np.empty((n, 3), np.float32)
+    tfar = np.empty(n, np.float32)
+    weights = ts.bary.T  # (3, N) C-contiguous: one row per corner
+    setup_rays(frame.attrs, ts.face, weights, extrusion, max_depth, frame.cage_col,
+               EDGE_INSET, origins, directions, tfar)
+    hit = caster.intersect(origins, directions, tfar)
+    n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
+                        ts.texel, frame.tangent_col, acc, hits, sampled, *tile)
+    return hit, n_miss
+
+
+class _HighColor:
+    """The high-poly's colour at ray hits: corner colours × base-colour texture (linear).
+
+    Corner colours are packed channel-major like :class:`_LowFrame` ((12, F) float32);
+    the texture is sampled bilinearly with wrap-around at the interpolated UV, each tap
+    decoded from sRGB through a lookup table before blending (filtering in linear light).
+    """
+
+    def __init__(self, high: Mesh):
+        self.colors = None
+        if high.colors is not None:
+            self.colors = np.ascontiguousarray(
+                high.colors.astype(np.float32).transpose(1, 2, 0).reshape(12, -1))
+        self.texture = None
+        if high.base_color_texture is not None and high.uvs is not None:
+            tex = high.base_color_texture
+            self.texture = tex.reshape(-1, 4)
+            self.tex_h, self.tex_w = tex.shape[:2]
+            from ..mesh.model import srgb_lut
+
+            self.lut = srgb_lut(tex.dtype)
+            self.alpha_scale = np.float32(1.0 / np.iinfo(tex.dtype).max)
+            self.uvs = np.ascontiguousarray(
+                high.uvs.astype(np.float32).transpose(1, 2, 0).reshape(6, -1))
+
+    def sample(self, prim: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """(4, N) float32 linear RGBA at hits (triangle ``prim``, Embree barycentrics)."""
+        w0 = 1 - u - v
+        out = np.ones((4, len(prim)), np.float32)
+        if self.colors is not None:
+            c = np.take(self.colors, prim, axis=1)
+            out = c[0:4] * w0 + c[4:8] * u + c[8:12] * v
+        if self.texture is not None:
+            t = np.take(self.uvs, prim, axis=1)
+            tu = t[0] * w0 + t[2] * u + t[4] * v
+            tv = t[1] * w0 + t[3] * u + t[5] * v
+            out *= self._bilinear(tu, tv)
+        return out
+
+    def _bilinear(self, tu: np.ndarray, tv: np.ndarray) -> np.ndarray:
+        w, h = self.tex_w, self.tex_h
+        x = tu.astype(np.float64) * w - 0.5  # texel centres at (i + 0.5) / W
+        y = (1.0 - tv.astype(np.float64)) * h - 0.5  # row 0 at the top
+        x0 = np.floor(x)
+        y0 = np.floor(y)
+        fx = (x - x0).astype(np.float32)
+        fy = (y - y0).astype(np.float32)
+        x0 = x0.astype(np.int64) % w
+        y0 = y0.astype(np.int64) % h
+        x1 = (x0 + 1) % w
+        y1 = (y0 + 1) % h
+        out = np.zeros((4, len(tu)), np.float32)
+        for yy, xx, wt in ((y0, x0, (1 - fx) * (1 - fy)), (y0, x1, fx * (1 - fy)),
+                           (y1, x0, (1 - fx) * fy), (y1, x1, fx * fy)):
+            texel = np.take(self.texture, yy * w + xx, axis=0)  # (N, 4) stored values
+            out[:3] += self.lut[texel[:, :3]].T * wt
+            out[3] += texel[:, 3] * self.alpha_scale * wt
+        return out
+
+

@@ -1,0 +1,135 @@
+"""The baker's compiled per-ray kernels: ray set-up before Embree, shading after it.
+
+Both read the low-poly's packed per-corner channels ``attrs`` (F, 3, K) float32 (see
+``bake._LowFrame``): position 0:3, normal 3:6, then tangent xyz + sign at ``tangent_col``
+(tangent space) and the cage position at ``cage_col`` (with a cage); −1 where absent.
+Interpolation and encoding run in float64; rays are float32 for Embree. One call handles
+one tile of samples on one worker thread, with the GIL released.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.jit import inline, kernel
+from ..mesh.tspace import encode_tangent, unit3
+
+
+@inline
+def _lerp3(attrs, f, col, w0, w1, w2):
+    """Barycentric interpolation of channels col:col+3 of face f."""
+    return (w0 * attrs[f, 0, col] + w1 * attrs[f, 1, col] + w2 * attrs[f, 2, col],
+            w0 * attrs[f, 0, col + 1] + w1 * attrs[f, 1, col + 1] + w2 * attrs[f, 2, col + 1],
+            w0 * attrs[f, 0, col + 2] + w1 * attrs[f, 1, col + 2] + w2 * attrs[f, 2, col + 2])
+
+
+@kernel
+def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
+               origins, directions, tfar):
+    """One ray per sample (Blender's selected-to-active model; see ``bake``).
+
+    First moves samples on (or outside) a triangle's edge ``inset`` (barycentric) inside
+    it, in place in ``weights`` ((3, N) barycentrics, one row per corner), so shading
+    later reads the same point. Without a cage (``cage_col`` −1) the ray starts at
+    P + extrusion·N̂, runs along −N̂ and ends ``max_depth`` below P; with one it starts
+    at the cage point, runs through P and ends ``max_depth`` beyond it. Writes
+    ``origins``/``directions`` (N, 3) and ``tfar`` (N,).
+    """
+    for i in range(face.shape[0]):
+        w0, w1, w2 = weights[0, i], weights[1, i], weights[2, i]
+        if min(w0, w1, w2) < inset:
+            w0, w1, w2 = max(w0, inset), max(w1, inset), max(w2, inset)
+            total = w0 + w1 + w2
+            w0, w1, w2 = w0 / total, w1 / total, w2 / total
+            weights[0, i], weights[1, i], weights[2, i] = w0, w1, w2
+        w0, w1, w2 = np.float64(w0), np.float64(w1), np.float64(w2)
+        f = face[i]
+        px, py, pz = _lerp3(attrs, f, 0, w0, w1, w2)
+        nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
+        nx, ny, nz = unit3(nx, ny, nz)
+        if cage_col < 0:
+            origins[i, 0] = px + extrusion * nx
+            origins[i, 1] = py + extrusion * ny
+            origins[i, 2] = pz + extrusion * nz
+            directions[i, 0], directions[i, 1], directions[i, 2] = -nx, -ny, -nz
+            tfar[i] = extrusion + max_depth
+        else:
+            cx, cy, cz = _lerp3(attrs, f, cage_col, w0, w1, w2)
+            dx, dy, dz = px - cx, py - cy, pz - cz
+            d = np.sqrt(dx * dx + dy * dy + dz * dz)
+            origins[i, 0], origins[i, 1], origins[i, 2] = cx, cy, cz
+            if d > 0:
+                directions[i, 0], directions[i, 1], directions[i, 2] = dx / d, dy / d, dz / d
+            else:
+                directions[i, 0], directions[i, 1], directions[i, 2] = -nx, -ny, -nz
+            tfar[i] = d + max_depth
+
+
+@kernel
+def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, tangent_col,
+               out, hits, sampled, r0, r1, c0, c1):
+    """Shade every hit and average per texel, into the tile's part of the output.
+
+    ``face`` and ``weights`` (3, N) are the samples' low-poly triangles and barycentrics;
+    ``prim``, ``hit_u``, ``hit_v``: Embree's hit triangle (−1 for a miss) and
+    barycentrics (hit corner weights 1−u−v, u, v) of the high-poly's ``high_normals``
+    (F, 3, 3). The hit normal is the normalized interpolation of its corner normals; in
+    tangent space (``tangent_col`` ≥ 0) it is encoded in the sample's MikkTSpace frame
+    (:func:`normalkit.tspace.encode_tangent`), else kept in mesh coordinates.
+
+    ``out`` (H, W, 3) float32, ``hits`` and ``sampled`` (H, W) uint16 are the whole
+    output; the tile is rows [r0, r1) × cols [c0, c1) of it (``texel`` indexes the tile
+    row-major), and only the tile is written: ``out`` gets the unit mean of each texel's
+    hits, or the flat (0, 0, 1) (tangent space) / (0, 0, 0) (object space) where none
+    hit, ``hits``/``sampled`` the counts. Returns the number of misses.
+    """
+    rows, width = r1 - r0, c1 - c0
+    n = prim.shape[0]
+    # Gather the hit normals first: a loop of independent loads keeps many cache misses
+    # in flight (the high-poly's normals are far larger than the caches).
+    h = np.empty((n, 3))
+    for i in range(n):
+        p = prim[i]
+        if p >= 0:
+            u, v = np.float64(hit_u[i]), np.float64(hit_v[i])
+            h[i, 0], h[i, 1], h[i, 2] = _lerp3(high_normals, p, 0, 1.0 - u - v, u, v)
+    acc = np.zeros((rows * width, 3), np.float32)
+    n_hit = np.zeros(rows * width, np.uint16)
+    n_all = np.zeros(rows * width, np.uint16)
+    misses = 0
+    for i in range(n):
+        tex = texel[i]
+        n_all[tex] += 1
+        if prim[i] < 0:
+            misses += 1
+            continue
+        hx, hy, hz = h[i, 0], h[i, 1], h[i, 2]
+        if tangent_col >= 0:  # the encode normalizes; h's own length drops out
+            f = face[i]
+            w0, w1 = np.float64(weights[0, i]), np.float64(weights[1, i])
+            w2 = np.float64(weights[2, i])
+            tx, ty, tz = _lerp3(attrs, f, tangent_col, w0, w1, w2)
+            nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
+            sign = (w0 * attrs[f, 0, tangent_col + 3] + w1 * attrs[f, 1, tangent_col + 3]
+                    + w2 * attrs[f, 2, tangent_col + 3])
+            hx, hy, hz = encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign)
+        else:
+            hx, hy, hz = unit3(hx, hy, hz)
+        acc[tex, 0] += hx
+        acc[tex, 1] += hy
+        acc[tex, 2] += hz
+        n_hit[tex] += 1
+    flat_z = 1.0 if tangent_col >= 0 else 0.0
+    for r in range(rows):
+        for c in range(width):
+            tex = r * width + c
+            x, y, z = unit3(np.float64(acc[tex, 0]), np.float64(acc[tex, 1]),
+                             np.float64(acc[tex, 2]))
+            if n_hit[tex] == 0 or x == y == z == 0:
+                x, y, z = 0.0, 0.0, flat_z
+            out[r0 + r, c0 + c, 0] = x
+            out[r0 + r, c0 + c, 1] = y
+            out[r0 + r, c0 + c, 2] = z
+            hits[r0 + r, c0 + c] = n_hit[tex]
+            sampled[r0 + r, c0 + c] = n_all[tex]
+    return misses

@@ -1,0 +1,57 @@
+"""``normalkit reduce``: high-poly → game-ready low-poly asset (GLB, OBJ, maps, report)."""
+
+from __future__ import annotations
+
+from .common import log
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer (its range is checked by the library, with the fix)."""
+    import argparse
+
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def run(args) -> int:
+    from ..assets.reduce import reduce
+
+    result = reduce(args.high, args.output, faces=args.faces, ratio=args.ratio,
+                    size=args.size, space=args.space, hard_angle=args.hard_angle,
+                    samples=args.samples, name=args.name, threads=args.threads,
+                    progress=not args.quiet, log=log)
+    print(result.table())
+    print(result.summary())
+    return 0
+
+
+def register(sub) -> None:
+    r = sub.add_parser(
+        "reduce", help="decimate, unwrap, bake and export a game-ready low-poly",
+        description="Turn HIGH into a low-poly asset in OUTDIR: quadric decimation to "
+                    "--faces/--ratio, xatlas UVs with seams at hard edges, a baked normal "
+                    "map (and base colour when HIGH has vertex colours or a texture), "
+                    "exported as NAME.glb and NAME.obj + .mtl + PNGs, with report.json. "
+                    "Nothing partial is left in OUTDIR on failure.")
+    r.add_argument("high", metavar="HIGH", help="high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)")
+    r.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                   help="output folder (created if missing)")
+    target = r.add_mutually_exclusive_group(required=True)
+    target.add_argument("--faces", type=_positive_int, metavar="N",
+                        help="target triangle count (1 … the input's count)")
+    target.add_argument("--ratio", type=float, metavar="R",
+                        help="target as a fraction of the input's triangles, e.g. 0.01")
+    r.add_argument("--size", type=int, default=2048, help="texture size, 16-32768 (default 2048)")
+    r.add_argument("--space", choices=("tangent", "object"), default="tangent",
+                   help="normal map space: tangent (MikkTSpace, default) or object "
+                        "(OBJ only: glTF has no object-space normal texture)")
+    r.add_argument("--hard-angle", type=float, default=60.0, metavar="DEG",
+                   help="edges sharper than DEG get split normals and UV seams (default 60)")
+    r.add_argument("--samples", type=int, choices=(1, 4, 16, 64), default=4,
+                   help="samples per texel (default 4)")
+    r.add_argument("--name", help="base name of the output files (default: HIGH's name)")
+    r.add_argument("--threads", type=int, help="bake threads (default: all cores)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    r.set_defaults(func=run)
