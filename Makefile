@@ -22,6 +22,7 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.test
