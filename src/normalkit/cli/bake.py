@@ -5,7 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import image_output, log, padding_arg, width_height, write_images
+from .common import (
+    command,
+    image_output,
+    log,
+    padding_arg,
+    shared,
+    size_options,
+    width_height,
+    write_images,
+)
 
 
 def run(args) -> int:
@@ -40,23 +49,23 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    b = sub.add_parser(
-        "bake", help="bake a high-poly's normals into a low-poly's UVs",
+    b = command(
+        sub, "bake", run, help="bake a high-poly's normals into a low-poly's UVs",
         description="Bake HIGH's surface normals into LOW's UV space. Rays start "
                     "EXTRUSION above each low-poly texel along its normal (or on the cage) "
-                    "and take the closest high-poly hit up to MAX-DISTANCE below the surface.")
-    b.add_argument("high", help="high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)")
-    b.add_argument("low", help="low-poly mesh with UVs")
-    b.add_argument("-o", "--output", required=True,
-                   help="output map: .png (8/16-bit), .exr or .tif (32-bit float)")
-    b.add_argument("--size", type=int, default=2048,
-                   help="square texture size, 16-32768 (default 2048)")
-    b.add_argument("--width", type=int, help="texture width, with --height (instead of --size)")
-    b.add_argument("--height", type=int, help="texture height, with --width (instead of --size)")
-    b.add_argument("--space", choices=("tangent", "object"), default="tangent",
-                   help="tangent (MikkTSpace, default) or object space")
-    b.add_argument("--samples", type=int, choices=(1, 4, 16, 64), default=4,
-                   help="stratified samples per texel (default 4)")
+                    "and take the closest high-poly hit up to MAX-DISTANCE below the surface.",
+        inputs={"high": "high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)",
+                "low": "low-poly mesh with UVs"},
+        output="output map: .png (8/16-bit), .exr or .tif (32-bit float)")
+    size_options(b, 2048, "texture")
+    shared(b, space="tangent (MikkTSpace, default) or object space",
+           samples={"choices": (1, 4, 16, 64),
+                    "help": "stratified samples per texel (default 4)"},
+           bits="8/16 (PNG) or 32 (EXR/TIFF float); default from the extension",
+           directx="flip the green channel (DirectX/Unreal convention)",
+           hard_angle="recompute low-poly normals, split at edges sharper than DEG (0-180)",
+           mask="also write a PNG marking texels filled by a hit",
+           threads="worker threads, ≥ 1 (default: all cores)", quiet="no progress bar")
     b.add_argument("--extrusion", type=float,
                    help="ray start above the low-poly surface, ≥ 0 (default 1%% of its bbox "
                         "diagonal; not with --cage)")
@@ -67,14 +76,4 @@ def register(sub) -> None:
                                   "(replaces --extrusion: give one)")
     b.add_argument("--padding", type=padding_arg, default=16,
                    help="texels to dilate past UV islands, or 'inf' (default 16)")
-    b.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="8/16 (PNG) or 32 (EXR/TIFF float); default from the extension")
-    b.add_argument("--directx", action="store_true",
-                   help="flip the green channel (DirectX/Unreal convention)")
-    b.add_argument("--hard-angle", type=float, metavar="DEG",
-                   help="recompute low-poly normals, split at edges sharper than DEG (0-180)")
     b.add_argument("--miss-mask", help="also write a PNG marking texels whose rays all missed")
-    b.add_argument("--mask", help="also write a PNG marking texels filled by a hit")
-    b.add_argument("--threads", type=int, help="worker threads, ≥ 1 (default: all cores)")
-    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    b.set_defaults(func=run)

@@ -1,4 +1,5 @@
-"""Small helpers shared by the command modules."""
+"""What the command modules share: their set-up (:func:`command`, :func:`shared`, one
+declaration of every option that several commands take) and small helpers."""
 
 from __future__ import annotations
 
@@ -63,3 +64,58 @@ def width_height(args) -> tuple[int, int]:
         size = check_size(args.size, "--size")
         return size, size
     return check_size(args.width, "--width"), check_size(args.height, "--height")
+
+
+#: Options that several commands take, declared once: name → (flags, argparse settings).
+#: A command adds them with :func:`shared`, giving its own help text where it differs.
+SHARED_OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
+    "output": (("-o", "--output"), {"required": True}),
+    "bits": (("--bits",), {"type": int, "choices": (8, 16, 32),
+                           "help": "output depth (default: the input's)"}),
+    "directx": (("--directx",), {"action": "store_true",
+                                 "help": "the map has DirectX (−Y) green"}),
+    "quiet": (("-q", "--quiet"), {"action": "store_true", "help": "no progress bar"}),
+    "threads": (("--threads",), {"type": int, "help": "worker threads (default: all cores)"}),
+    "size": (("--size",), {"type": int}),
+    "width": (("--width",), {"type": int}),
+    "height": (("--height",), {"type": int}),
+    "space": (("--space",), {"choices": ("tangent", "object"), "default": "tangent",
+                             "help": "the map's space: tangent (MikkTSpace, default) or "
+                                     "object"}),
+    "hard_angle": (("--hard-angle",), {"type": float, "metavar": "DEG"}),
+    "samples": (("--samples",), {"type": int, "default": 4}),
+    "mask": (("--mask",), {}),
+}
+
+
+def shared(parser, *names: str, **settings) -> None:
+    """Add shared options to ``parser``: ``shared(p, "quiet", bits="output depth …",
+    size={"default": 1024, "help": "…"})``. A name alone takes the declared help; a
+    string replaces the help; a dict overrides any setting."""
+    for name in names:
+        settings.setdefault(name, {})
+    for name, value in settings.items():
+        flags, base = SHARED_OPTIONS[name]
+        extra = {"help": value} if isinstance(value, str) else value
+        parser.add_argument(*flags, **{**base, **extra})
+
+
+def command(sub, name: str, run, *, help: str, description: str, inputs: dict,
+            output: str | None = None, output_metavar: str | None = None):
+    """A subcommand: its parser with positional ``inputs`` ({name: help}) and, when
+    ``output`` (its help) is given, ``-o/--output``; ``run(args)`` carries it out."""
+    p = sub.add_parser(name, help=help, description=description)
+    for arg, text in inputs.items():
+        p.add_argument(arg, help=text)
+    if output is not None:
+        shared(p, output={"help": output, "metavar": output_metavar})
+    p.set_defaults(func=run)
+    return p
+
+
+def size_options(parser, default: int, what: str) -> None:
+    """``--size`` (square) or ``--width`` with ``--height``; see :func:`width_height`."""
+    shared(parser, size={"default": default,
+                         "help": f"square {what} size, 16-32768 (default {default})"},
+           width=f"{what} width, with --height (instead of --size)",
+           height=f"{what} height, with --width (instead of --size)")

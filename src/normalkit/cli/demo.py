@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import log
+from .common import command, log, shared
 
 
 def run(args) -> int:
@@ -15,17 +15,17 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    d = sub.add_parser(
-        "demo", help="generate a procedural example and bake it into a folder",
+    d = command(
+        sub, "demo", run, help="generate a procedural example and bake it into a folder",
         description="What `make demo` runs. Generates a bumpy, vertex-coloured torus "
                     "(262k triangles) and its plain low-poly (2.3k triangles with UVs) with "
                     "normalkit's own code, then writes into OUTDIR: high.ply, low.obj, "
                     "tangents.npy, the tangent- and object-space bakes, `normalkit reduce` "
                     "of the high-poly to a 5k-triangle asset (torus.glb, torus.obj + .mtl, "
                     "maps, report.json) and `normalkit compare` sheets, metrics.json and "
-                    "report.html. Everything is built beside OUTDIR and moved in at the end.")
-    d.add_argument("-o", "--output", default="out", metavar="OUTDIR",
-                   help="output folder (default out/; created if missing)")
-    d.add_argument("--size", type=int, default=1024,
-                   help="texture size of the bakes, 16-32768 (default 1024)")
-    d.set_defaults(func=run)
+                    "report.html. Everything is built beside OUTDIR and moved in at the end.",
+        inputs={})
+    shared(d, output={"required": False, "default": "out", "metavar": "OUTDIR",
+                      "help": "output folder (default out/; created if missing)"},
+           size={"default": 1024, "help": "texture size of the bakes, 16-32768 (default "
+                                          "1024)"})

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import NormalkitError
-from .common import log
+from .common import command, log, shared
 
 OUTPUTS = (".glb", ".obj")
 
@@ -92,20 +92,17 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    e = sub.add_parser(
-        "export", help="package a low-poly and its maps as .glb or .obj + .mtl",
+    e = command(
+        sub, "export", run, help="package a low-poly and its maps as .glb or .obj + .mtl",
         description="Package LOW (with UVs) and its normal MAP for engines and viewers. "
                     ".glb: binary glTF 2.0 with MikkTSpace tangents and the textures "
                     "embedded (tangent-space maps only). .obj: OBJ plus an MTL that "
                     "references the textures by relative path. LOW's normals are used as "
-                    "given, or computed exactly as `normalkit bake` computes them.")
-    e.add_argument("low", help="low-poly mesh with UVs (the one the map was baked on)")
-    e.add_argument("map", help="normal map image (PNG 8/16-bit; EXR/TIFF float is "
-                               "embedded as 16-bit PNG)")
-    e.add_argument("-o", "--output", required=True, help="output .glb or .obj")
+                    "given, or computed exactly as `normalkit bake` computes them.",
+        inputs={"low": "low-poly mesh with UVs (the one the map was baked on)",
+                "map": "normal map image (PNG 8/16-bit; EXR/TIFF float is embedded as "
+                       "16-bit PNG)"},
+        output="output .glb or .obj")
     e.add_argument("--color", metavar="TEX", help="base colour texture (sRGB)")
-    e.add_argument("--space", choices=("tangent", "object"), default="tangent",
-                   help="what MAP holds (default tangent); object space needs .obj")
-    e.add_argument("--directx", action="store_true",
-                   help="MAP has DirectX green; flip it to OpenGL green for glTF (.glb only)")
-    e.set_defaults(func=run)
+    shared(e, space="what MAP holds (default tangent); object space needs .obj",
+           directx="MAP has DirectX green; flip it to OpenGL green for glTF (.glb only)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import image_output
+from .common import command, image_output, shared
 from .map_convert import depth_name, output_bits, read_map, texel_bits, write_map
 
 
@@ -29,20 +29,18 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "blend", help="blend a detail normal map onto a base (RNM, UDN, whiteout, linear)",
+    p = command(
+        sub, "blend", run,
+        help="blend a detail normal map onto a base (RNM, UDN, whiteout, linear)",
         description="Blend two tangent-space normal maps of the same size. RNM (reoriented "
                     "normal mapping) keeps the detail's relief on the base's slopes; UDN and "
-                    "whiteout are cheaper approximations; linear averages.")
-    p.add_argument("base", help="base tangent-space normal map")
-    p.add_argument("detail", help="detail tangent-space normal map (same size)")
-    p.add_argument("-o", "--output", required=True, help="output normal map")
+                    "whiteout are cheaper approximations; linear averages.",
+        inputs={"base": "base tangent-space normal map",
+                "detail": "detail tangent-space normal map (same size)"},
+        output="output normal map")
+    shared(p, bits="output depth (default: the base's)",
+           directx="inputs and output have DirectX (−Y) green")
     p.add_argument("--method", choices=("rnm", "udn", "whiteout", "linear"), default="rnm",
                    help="blend method (default rnm)")
     p.add_argument("--strength", type=float, default=1.0,
                    help="detail strength: 0 = base only, 1 = full detail (default 1)")
-    p.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default: the base's)")
-    p.add_argument("--directx", action="store_true",
-                   help="inputs and output have DirectX (−Y) green")
-    p.set_defaults(func=run)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import NormalkitError
-from .common import image_output
+from .common import command, image_output, shared
 
 _DEPTHS = {"uint8": 8, "uint16": 16}
 
@@ -103,26 +103,25 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "convert", help="flip green (DirectX ↔ OpenGL), change bit depth or format, swizzle",
+    p = command(
+        sub, "convert", run,
+        help="flip green (DirectX ↔ OpenGL), change bit depth or format, swizzle",
         description="Convert a normal map: green convention, bit depth (8/16-bit PNG or "
                     "TIFF, 32-bit float EXR or TIFF, chosen by --bits and the output's "
                     "extension), channel swizzle and renormalization. Without "
-                    "--renormalize the stored vectors are carried over as they are.")
-    p.add_argument("input", help="normal map (.png, .exr, .tif, .jpg, …)")
-    p.add_argument("-o", "--output", required=True,
-                   help="output: .png (8/16-bit), .exr (32-bit float) or .tif (any)")
-    p.add_argument("--directx-in", action="store_true",
-                   help="the input has DirectX (−Y) green")
-    p.add_argument("--directx-out", action="store_true",
-                   help="write DirectX (−Y) green")
-    p.add_argument("--flip-green", action="store_true",
-                   help="flip the green channel (same as --directx-in)")
-    p.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default: the input's, if the format holds it)")
+                    "--renormalize the stored vectors are carried over as they are.",
+        inputs={"input": "normal map (.png, .exr, .tif, .jpg, …)"},
+        output="output: .png (8/16-bit), .exr (32-bit float) or .tif (any)")
+    shared(p, bits="output depth (default: the input's, if the format holds it)")
+    green = p.add_argument_group("green channel")
+    green.add_argument("--directx-in", action="store_true",
+                       help="the input has DirectX (−Y) green")
+    green.add_argument("--directx-out", action="store_true",
+                       help="write DirectX (−Y) green")
+    green.add_argument("--flip-green", action="store_true",
+                       help="flip the green channel (same as --directx-in)")
     p.add_argument("--renormalize", action="store_true",
                    help="scale every vector to unit length")
     p.add_argument("--swizzle", metavar="SPEC",
                    help="output channels as signed axes, e.g. X-YZ (flip green) or YXZ; "
                         "write --swizzle=-XYZ when SPEC starts with '-'")
-    p.set_defaults(func=run)

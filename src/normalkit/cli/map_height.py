@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import NormalkitError
-from .common import log
+from .common import command, log, shared
 from .map_convert import depth_name, output_bits, read_map, write_map
 
 
@@ -84,39 +84,34 @@ def run_normal2height(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "height2normal", help="tangent-space normal map from a height map",
+    p = command(
+        sub, "height2normal", run_height2normal,
+        help="tangent-space normal map from a height map",
         description="Normals of a gray height map: n = normalize(−s·∂h/∂x, −s·∂h/∂y, 1) "
                     "with y up. 8/16-bit heights are read as 0..1, floats as stored; "
-                    "STRENGTH is the height of 1.0 in texels.")
-    p.add_argument("height", help="gray height map (.png, .exr, .tif)")
-    p.add_argument("-o", "--output", required=True, help="output normal map")
+                    "STRENGTH is the height of 1.0 in texels.",
+        inputs={"height": "gray height map (.png, .exr, .tif)"}, output="output normal map")
+    shared(p, bits="output depth (default 16 for PNG, 32 for EXR)",
+           directx="write DirectX (−Y) green")
     p.add_argument("--strength", type=float, default=1.0,
                    help="height of 1.0 (white) in texels (default 1)")
     p.add_argument("--filter", choices=("sobel", "scharr", "central"), default="sobel",
                    help="derivative filter (default sobel)")
     p.add_argument("--wrap", action="store_true",
                    help="tileable: borders read the opposite edge (default: clamp)")
-    p.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default 16 for PNG, 32 for EXR)")
-    p.add_argument("--directx", action="store_true", help="write DirectX (−Y) green")
-    p.set_defaults(func=run_height2normal)
 
-    q = sub.add_parser(
-        "normal2height", help="height map from a tangent-space normal map (Poisson)",
+    q = command(
+        sub, "normal2height", run_normal2height,
+        help="height map from a tangent-space normal map (Poisson)",
         description="Integrate a tangent-space normal map into heights by a least-squares "
                     "Poisson solve: DCT (free borders) or FFT (periodic, tileable). EXR/TIFF "
                     "outputs hold heights in texels (mean 0); PNG outputs are stretched to "
                     "the full range, which the summary prints. Warns when the map looks "
-                    "object-space or DirectX green (as normalkit map info would say).")
-    q.add_argument("normal", help="tangent-space normal map")
-    q.add_argument("-o", "--output", required=True,
-                   help="output height: .exr/.tif (float, texels) or .png (normalized)")
+                    "object-space or DirectX green (as normalkit map info would say).",
+        inputs={"normal": "tangent-space normal map"},
+        output="output height: .exr/.tif (float, texels) or .png (normalized)")
+    shared(q, "directx", bits="output depth (default 32 for EXR/TIFF, 16 for PNG)")
     q.add_argument("--method", choices=("dct", "fft"), default="dct",
                    help="dct: free borders (default); fft: periodic, for tileable maps")
     q.add_argument("--strength", type=float, default=1.0,
                    help="the strength the map was made with; heights are divided by it")
-    q.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default 32 for EXR/TIFF, 16 for PNG)")
-    q.add_argument("--directx", action="store_true", help="the map has DirectX (−Y) green")
-    q.set_defaults(func=run_normal2height)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.errors import NormalkitError
+from .common import command, shared
 
 
 def run(args) -> int:
@@ -27,14 +28,14 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "info", help="report on a normal map: unit length, z, DirectX/OpenGL, banding",
+    p = command(
+        sub, "info", run,
+        help="report on a normal map: unit length, z, DirectX/OpenGL, banding",
         description="Examine a normal map's texels: share of non-unit vectors (before "
                     "renormalization), negative z, tangent or object space, a guess at "
                     "DirectX vs OpenGL green with a confidence, and 8-bit banding. An image "
                     "that is not a normal map (a photo, a colour texture) is reported as such; "
-                    "the exit code is 0 either way, 2 if the file cannot be read.")
-    p.add_argument("map", help="normal map image")
-    p.add_argument("--mask", help="examine only the texels where this image is non-zero "
-                                  "(its alpha, or first channel)")
-    p.set_defaults(func=run)
+                    "the exit code is 0 either way, 2 if the file cannot be read.",
+        inputs={"map": "normal map image"})
+    shared(p, mask="examine only the texels where this image is non-zero (its alpha, or "
+                   "first channel)")

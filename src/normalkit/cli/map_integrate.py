@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import NormalkitError
-from .common import log
+from .common import command, log, shared
 
 DEPTH_OUTPUTS = (".exr", ".tif", ".tiff", ".npy")
 DEPTH_INPUTS = (".exr", ".tif", ".tiff", ".npy", ".png")
@@ -226,31 +226,33 @@ def run_depth2normal(args) -> int:
 
 
 def _camera_args(p) -> None:
-    p.add_argument("--K", metavar="K.txt",
-                   help="3x3 intrinsics in pixels (fx 0 cx / 0 fy cy / 0 0 1), pixel centres "
-                        "at (i+0.5, j+0.5)")
-    p.add_argument("--orthographic", action="store_true",
-                   help="orthographic camera instead of --K")
-    p.add_argument("--pixel-size", type=float,
-                   help="--orthographic only: pixel width in depth units (default 1)")
-    p.add_argument("--mask", metavar="MASK.png",
-                   help="surface mask: non-zero where the surface is (alpha if present, else "
-                        "the first channel)")
+    cam = p.add_argument_group("camera")
+    cam.add_argument("--K", metavar="K.txt",
+                     help="3x3 intrinsics in pixels (fx 0 cx / 0 fy cy / 0 0 1), pixel "
+                          "centres at (i+0.5, j+0.5)")
+    cam.add_argument("--orthographic", action="store_true",
+                     help="orthographic camera instead of --K")
+    cam.add_argument("--pixel-size", type=float,
+                     help="--orthographic only: pixel width in depth units (default 1)")
+    shared(p, mask={"metavar": "MASK.png",
+                    "help": "surface mask: non-zero where the surface is (alpha if present, "
+                            "else the first channel)"})
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "integrate", help="depth map from a camera-space normal map (normal integration)",
+    p = command(
+        sub, "integrate", run_integrate,
+        help="depth map from a camera-space normal map (normal integration)",
         description="Integrate a camera-space normal map (OpenGL frame: +z toward the viewer) "
                     "into positive z-depth. Perspective (--K): depth up to scale, geometric "
                     "mean 1 per connected region; orthographic: up to offset, mean 0. "
                     "fast: one multigrid-preconditioned least-squares solve, smooth across "
                     "depth jumps. bilateral: bilateral normal integration (BiNI), keeps "
-                    "depth jumps, slower. Pixels outside the mask are NaN.")
-    p.add_argument("normals", help="camera-space normal map (.png, .exr, .tif)")
-    p.add_argument("-o", "--output", required=True,
-                   help="output depth: .exr, .tif or .npy (float32, NaN outside the mask)")
+                    "depth jumps, slower. Pixels outside the mask are NaN.",
+        inputs={"normals": "camera-space normal map (.png, .exr, .tif)"},
+        output="output depth: .exr, .tif or .npy (float32, NaN outside the mask)")
     _camera_args(p)
+    shared(p, "directx", quiet="no progress bar or notices")
     p.add_argument("--solver", choices=("fast", "bilateral"), default="fast",
                    help="fast (default) or bilateral (discontinuity-preserving)")
     p.add_argument("-k", type=float,
@@ -260,25 +262,20 @@ def register(sub) -> None:
                    help=f"--solver bilateral only: iteration limit (default {MAX_ITER})")
     p.add_argument("--median-depth", type=float, metavar="D",
                    help="scale (perspective) or shift (orthographic) so the median depth is D")
-    p.add_argument("--directx", action="store_true", help="the map has DirectX (−Y) green")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
-    p.set_defaults(func=run_integrate)
 
-    q = sub.add_parser(
-        "depth2normal", help="camera-space normal map from a depth map",
+    q = command(
+        sub, "depth2normal", run_depth2normal,
+        help="camera-space normal map from a depth map",
         description="Normals of a z-depth map in the OpenGL camera frame (+z toward the "
                     "viewer), from back-projected points; one-sided differences where a "
                     "neighbour is across a depth jump, no normal where both are. The output's "
                     "alpha channel marks pixels with a normal. PNG depth is read as raw "
-                    "integers; zero, NaN and negative depth are empty unless --mask is given.")
-    q.add_argument("depth", help="depth map (.exr, .tif, .npy, or gray .png)")
-    q.add_argument("-o", "--output", required=True,
-                   help="output normal map: .png (8/16-bit), .exr (32-bit) or .tif")
+                    "integers; zero, NaN and negative depth are empty unless --mask is given.",
+        inputs={"depth": "depth map (.exr, .tif, .npy, or gray .png)"},
+        output="output normal map: .png (8/16-bit), .exr (32-bit) or .tif")
     _camera_args(q)
+    shared(q, bits="output depth (default 16 for PNG/TIFF, 32 for EXR)",
+           directx="write DirectX (−Y) green")
     q.add_argument("--discontinuity", type=float, default=0.02, metavar="R",
                    help="relative depth step that splits two neighbours (default 0.02; "
                         "0 never splits)")
-    q.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default 16 for PNG/TIFF, 32 for EXR)")
-    q.add_argument("--directx", action="store_true", help="write DirectX (−Y) green")
-    q.set_defaults(func=run_depth2normal)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..core.errors import NormalkitError
 from ..core.plural import count
+from .common import command, shared
 from .map_convert import depth_name, output_bits, read_map, texel_bits, write_map
 
 #: Names checked before any work: a 32768² map has 16 levels.
@@ -64,23 +65,20 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "mips", help="mip chain with renormalized normals (+ Toksvig roughness)",
+    p = command(
+        sub, "mips", run, help="mip chain with renormalized normals (+ Toksvig roughness)",
         description="Write every mip level of a normal map into a folder as "
                     "STEM_mipK.EXT: a box filter of the unit vectors over the level-0 texels, "
                     "then normalized. --roughness also writes STEM_roughness_mipK.EXT: "
                     "perceptual (glTF/Blender) roughness from the averaged normal's length, "
-                    "roughness = (base⁴ + 2(1 − r)/r)^¼ (Toksvig).")
-    p.add_argument("map", help="normal map (tangent or object space)")
-    p.add_argument("-o", "--output", required=True, help="output folder (created if needed)")
+                    "roughness = (base⁴ + 2(1 − r)/r)^¼ (Toksvig).",
+        inputs={"map": "normal map (tangent or object space)"},
+        output="output folder (created if needed)")
+    shared(p, "bits", directx="input and outputs have DirectX (−Y) green")
     p.add_argument("--levels", type=int, help="number of levels (default: down to 1x1)")
-    p.add_argument("--roughness", action="store_true", help="also write roughness maps")
-    p.add_argument("--base-roughness", type=float,
-                   help="the material's roughness at level 0, 0..1 (default 0)")
     p.add_argument("--format", choices=(".png", ".exr", ".tif"),
                    help="file format (default: the input's)")
-    p.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default: the input's)")
-    p.add_argument("--directx", action="store_true",
-                   help="input and outputs have DirectX (−Y) green")
-    p.set_defaults(func=run)
+    rough = p.add_argument_group("roughness")
+    rough.add_argument("--roughness", action="store_true", help="also write roughness maps")
+    rough.add_argument("--base-roughness", type=float,
+                       help="the material's roughness at level 0, 0..1 (default 0)")

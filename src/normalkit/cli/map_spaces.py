@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import image_output, log, write_images
+from .common import command, image_output, log, shared, write_images
 from .map_convert import depth_name, output_bits, read_map, texel_bits
 
 _FILL = {"keep": None, "flat": (0.0, 0.0, 1.0), "zero": (0.0, 0.0, 0.0)}
@@ -51,24 +51,19 @@ def run_to_tangent(args) -> int:
 
 
 def _add(sub, name, func, help_, src, dst, directx_help):
-    p = sub.add_parser(
-        name, help=help_,
+    p = command(
+        sub, name, func, help=help_,
         description=f"Convert MESH's {src} normal map to {dst}, texel by texel, in the "
                     "MikkTSpace frames normalkit bake uses (one sample per texel). Texels "
                     "outside the UV layout keep their value (see --fill). Meshes without "
-                    "normals get smooth ones: give the normals the map was baked with.")
-    p.add_argument("mesh", help="mesh with UVs (OBJ, PLY, glTF, …)")
-    p.add_argument("map", help=f"{src} normal map")
-    p.add_argument("-o", "--output", required=True, help=f"output {dst} normal map")
-    p.add_argument("--directx", action="store_true", help=directx_help)
+                    "normals get smooth ones: give the normals the map was baked with.",
+        inputs={"mesh": "mesh with UVs (OBJ, PLY, glTF, …)", "map": f"{src} normal map"},
+        output=f"output {dst} normal map")
+    shared(p, "bits", directx=directx_help,
+           mask="also write a PNG marking the texels in the UV layout",
+           hard_angle="recompute mesh normals, split at edges sharper than DEG")
     p.add_argument("--fill", choices=tuple(_FILL), default="keep",
                    help="texels outside the UV layout: keep (default), flat (0,0,1) or zero")
-    p.add_argument("--mask", help="also write a PNG marking the texels in the UV layout")
-    p.add_argument("--hard-angle", type=float, metavar="DEG",
-                   help="recompute mesh normals, split at edges sharper than DEG")
-    p.add_argument("--bits", type=int, choices=(8, 16, 32),
-                   help="output depth (default: the input's)")
-    p.set_defaults(func=func)
 
 
 def register(sub) -> None:

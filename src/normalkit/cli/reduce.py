@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import log
+from .common import command, log, shared
 
 
 def _positive_int(text: str) -> int:
@@ -28,30 +28,25 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    r = sub.add_parser(
-        "reduce", help="decimate, unwrap, bake and export a game-ready low-poly",
+    r = command(
+        sub, "reduce", run, help="decimate, unwrap, bake and export a game-ready low-poly",
         description="Turn HIGH into a low-poly asset in OUTDIR: quadric decimation to "
                     "--faces/--ratio, xatlas UVs with seams at hard edges, a baked normal "
                     "map (and base colour when HIGH has vertex colours or a texture), "
                     "exported as NAME.glb and NAME.obj + .mtl + PNGs, with report.json. "
-                    "Nothing partial is left in OUTDIR on failure.")
-    r.add_argument("high", metavar="HIGH", help="high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)")
-    r.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                   help="output folder (created if missing)")
+                    "Nothing partial is left in OUTDIR on failure.",
+        inputs={"high": "high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)"},
+        output="output folder (created if missing)", output_metavar="OUTDIR")
     target = r.add_mutually_exclusive_group(required=True)
     target.add_argument("--faces", type=_positive_int, metavar="N",
                         help="target triangle count (1 … the input's count)")
     target.add_argument("--ratio", type=float, metavar="R",
                         help="target as a fraction of the input's triangles, e.g. 0.01")
-    r.add_argument("--size", type=int, default=2048, help="texture size, 16-32768 (default 2048)")
-    r.add_argument("--space", choices=("tangent", "object"), default="tangent",
-                   help="normal map space: tangent (MikkTSpace, default) or object "
-                        "(OBJ only: glTF has no object-space normal texture)")
-    r.add_argument("--hard-angle", type=float, default=60.0, metavar="DEG",
-                   help="edges sharper than DEG get split normals and UV seams (default 60)")
-    r.add_argument("--samples", type=int, choices=(1, 4, 16, 64), default=4,
-                   help="samples per texel (default 4)")
+    shared(r, size={"default": 2048, "help": "texture size, 16-32768 (default 2048)"},
+           space="normal map space: tangent (MikkTSpace, default) or object (OBJ only: "
+                 "glTF has no object-space normal texture)",
+           hard_angle={"default": 60.0, "help": "edges sharper than DEG get split normals "
+                                                "and UV seams (default 60)"},
+           samples={"choices": (1, 4, 16, 64), "help": "samples per texel (default 4)"},
+           threads="bake threads (default: all cores)", quiet="no progress output")
     r.add_argument("--name", help="base name of the output files (default: HIGH's name)")
-    r.add_argument("--threads", type=int, help="bake threads (default: all cores)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    r.set_defaults(func=run)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..core.errors import NormalkitError
 from ..core.plural import count as _count
-from .common import log, width_height
+from .common import command, log, shared, size_options, width_height
 
 #: Encodings written into cameras.json (the "conventions" block) so the files explain themselves.
 CONVENTIONS = {
@@ -266,46 +266,42 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    r = sub.add_parser(
-        "render", help="render views of a mesh with its normal map (RGB, normals, depth, …)",
+    r = command(
+        sub, "render", run,
+        help="render views of a mesh with its normal map (RGB, normals, depth, …)",
         description="Render MESH from cameras on an orbit around it (framed automatically). "
                     "Per view: shaded RGB, camera- and world-space normals (8/16-bit PNG and "
                     "EXR), z-depth (PNG and EXR), mask, UV and triangle-id images; plus "
                     "cameras.json (K and camera-to-world of every view, OpenGL frame) and a "
-                    "turntable GIF (and MP4 when imageio-ffmpeg is installed).")
-    r.add_argument("mesh", help="mesh (OBJ, PLY, STL, OFF, glTF/GLB); UVs needed for maps")
-    r.add_argument("-o", "--output", required=True, help="output folder (created if missing)")
+                    "turntable GIF (and MP4 when imageio-ffmpeg is installed).",
+        inputs={"mesh": "mesh (OBJ, PLY, STL, OFF, glTF/GLB); UVs needed for maps"},
+        output="output folder (created if missing)")
+    size_options(r, 1024, "image")
+    shared(r, "space", "threads", "quiet",
+           directx="the map's green channel is DirectX (flipped)",
+           samples="rays per pixel for the RGB view, a perfect square (default 4)")
     r.add_argument("--normal-map", help="normal map image (PNG 8/16-bit, EXR, TIFF)")
-    r.add_argument("--space", choices=("tangent", "object"), default="tangent",
-                   help="the map's space: tangent (MikkTSpace, default) or object")
-    r.add_argument("--directx", action="store_true",
-                   help="the map's green channel is DirectX (flipped)")
     r.add_argument("--color", help="base-colour texture (8/16-bit sRGB, or float linear)")
-    r.add_argument("--views", type=int,
-                   help="number of views evenly spaced in azimuth, at most 1000 (default 8)")
-    r.add_argument("--azimuths", type=float, nargs="+", metavar="DEG",
-                   help="explicit azimuths in degrees (0 = front, 90 = right side)")
-    r.add_argument("--elevations", type=float, nargs="+", metavar="DEG",
-                   help="elevations in degrees, paired with the azimuths, or one for all "
-                        "(default 20)")
-    r.add_argument("--size", type=int, default=1024,
-                   help="square image size, 16-32768 (default 1024)")
-    r.add_argument("--width", type=int, help="image width, with --height (instead of --size)")
-    r.add_argument("--height", type=int, help="image height, with --width (instead of --size)")
-    r.add_argument("--fov", type=float, default=40.0,
-                   help="field of view across the larger side, degrees (default 40)")
-    r.add_argument("--distance", type=float,
-                   help="camera distance from the mesh centre (default: frame the mesh)")
-    r.add_argument("--ortho", action="store_true", help="orthographic cameras")
-    r.add_argument("--up", type=float, nargs=3, default=(0.0, 0.0, 1.0), metavar=("X", "Y", "Z"),
-                   help="orbit axis and screen up (default 0 0 1; use 0 1 0 for Y-up files)")
-    r.add_argument("--samples", type=int, default=4,
-                   help="rays per pixel for the RGB view, a perfect square (default 4)")
-    r.add_argument("--shading", choices=("ggx", "blinn-phong", "lambert"), default="ggx",
-                   help="specular model (default ggx)")
-    r.add_argument("--roughness", type=float, default=0.45, help="0-1 (default 0.45)")
-    r.add_argument("--base-color", type=float, nargs=3, default=(0.7, 0.7, 0.7),
-                   metavar=("R", "G", "B"), help="linear base colour (default 0.7 0.7 0.7)")
-    r.add_argument("--threads", type=int, help="worker threads (default: all cores)")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    r.set_defaults(func=run)
+    cams = r.add_argument_group("cameras")
+    cams.add_argument("--views", type=int,
+                      help="number of views evenly spaced in azimuth, at most 1000 (default 8)")
+    cams.add_argument("--azimuths", type=float, nargs="+", metavar="DEG",
+                      help="explicit azimuths in degrees (0 = front, 90 = right side)")
+    cams.add_argument("--elevations", type=float, nargs="+", metavar="DEG",
+                      help="elevations in degrees, paired with the azimuths, or one for all "
+                           "(default 20)")
+    cams.add_argument("--fov", type=float, default=40.0,
+                      help="field of view across the larger side, degrees (default 40)")
+    cams.add_argument("--distance", type=float,
+                      help="camera distance from the mesh centre (default: frame the mesh)")
+    cams.add_argument("--ortho", action="store_true", help="orthographic cameras")
+    cams.add_argument("--up", type=float, nargs=3, default=(0.0, 0.0, 1.0),
+                      metavar=("X", "Y", "Z"),
+                      help="orbit axis and screen up (default 0 0 1; use 0 1 0 for Y-up "
+                           "files)")
+    look = r.add_argument_group("shading")
+    look.add_argument("--shading", choices=("ggx", "blinn-phong", "lambert"), default="ggx",
+                      help="specular model (default ggx)")
+    look.add_argument("--roughness", type=float, default=0.45, help="0-1 (default 0.45)")
+    look.add_argument("--base-color", type=float, nargs=3, default=(0.7, 0.7, 0.7),
+                      metavar=("R", "G", "B"), help="linear base colour (default 0.7 0.7 0.7)")

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ..core.errors import NormalkitError
-from .common import log
+from .common import command, log, shared
 
 
 def run(args) -> int:
@@ -34,11 +34,8 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    t = sub.add_parser("tangents", help="MikkTSpace tangents of a mesh as .npy",
-                       description="Write MikkTSpace tangents: float32 (n_faces·3, 4) with "
-                                   "columns tx, ty, tz, sign; row 3i+k is face i, corner k.")
-    t.add_argument("mesh", help="mesh with UVs")
-    t.add_argument("-o", "--output", required=True, help="output .npy")
-    t.add_argument("--hard-angle", type=float, metavar="DEG",
-                   help="recompute normals, split at edges sharper than DEG")
-    t.set_defaults(func=run)
+    t = command(sub, "tangents", run, help="MikkTSpace tangents of a mesh as .npy",
+                description="Write MikkTSpace tangents: float32 (n_faces·3, 4) with columns "
+                            "tx, ty, tz, sign; row 3i+k is face i, corner k.",
+                inputs={"mesh": "mesh with UVs"}, output="output .npy")
+    shared(t, hard_angle="recompute normals, split at edges sharper than DEG")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_depth import sphere_scene
 
 from conftest import angle_deg
 from normalkit.cli import main
 from normalkit.images.io import read_image, write_image
 from normalkit.maps.encode import decode_normals, encode_normals
+from scenes import sphere_scene
 
 
 def run(args, capsys):

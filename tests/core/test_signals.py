@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ASSETS, bump, grid_plane
-from normalkit.core import interrupt
 from normalkit.cli import main
+from normalkit.core import interrupt
 from normalkit.core.parallel import map_threads, run_threads
 from normalkit.mesh.io import save_obj, save_ply
 

@@ -2,7 +2,7 @@
 
 Every file format normalkit reads (OBJ, PLY, STL, OFF, glTF/GLB through
 ``load_mesh``; PNG, EXR, TIFF, JPEG through ``read_image``; cameras.json through
-``load_cameras``) is fed mutations of the tiny valid seeds in ``tests/fuzz_corpus/``:
+``load_cameras``) is fed mutations of the tiny valid seeds in ``tests/fuzz/corpus/``:
 flipped and overwritten bytes, 32-bit header fields set to extreme values,
 truncation, inserted, deleted and duplicated runs, splices of two seeds, numbers in
 text replaced by huge, negative, NaN or garbage tokens, and JSON (cameras.json, the
@@ -18,7 +18,7 @@ Hypothesis runs ``derandomize=True`` without a database, so CI sees the same inp
 every run; ``FUZZ_EXAMPLES`` (an environment variable) scales the example counts
 for longer local runs, and ``FUZZ_RANDOM=1`` draws fresh inputs each run, e.g.
 ``FUZZ_EXAMPLES=20 FUZZ_RANDOM=1 pytest tests/test_fuzz_loaders.py``.
-Inputs that once broke a loader live in ``tests/fuzz_corpus/regressions/`` and are
+Inputs that once broke a loader live in ``tests/fuzz/corpus/regressions/`` and are
 checked by a plain test. Headers that claim enormous counts must fail fast, without
 allocating (:func:`test_huge_header_counts_fail_fast`).
 """
@@ -45,7 +45,7 @@ from normalkit.mesh.io import MESH_FORMATS, load_mesh
 from normalkit.mesh.model import Mesh
 from normalkit.rendering.camera import Camera, load_cameras
 
-CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
+CORPUS = Path(__file__).resolve().parent / "corpus"
 REGRESSIONS = CORPUS / "regressions"
 SCALE = float(os.environ.get("FUZZ_EXAMPLES", "1"))
 RANDOM = bool(os.environ.get("FUZZ_RANDOM"))  # fresh inputs each run (local exploration)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_depth import interior, intrinsics, sphere_scene, tear_scene
 
 from conftest import ASSETS
 from normalkit.core.errors import NormalkitError
 from normalkit.maps.depth import depth_to_normals
 from normalkit.maps.integrate import SOLVERS, IntegrationInfo, integrate_normals
+from scenes import interior, intrinsics, sphere_scene, tear_scene
 
 DILIGENT = ASSETS / "diligent"
 

@@ -53,6 +53,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ASSETS
+
 if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of pytest
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
@@ -67,7 +69,7 @@ from normalkit.mesh.tangents import compute_tangents  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-SPOT = Path(__file__).resolve().parents[1].parent / "shared" / "assets" / "meshes" / "spot.obj"
+SPOT = ASSETS / "meshes" / "spot.obj"
 SIZE = 512
 MEDIAN_MAX = 0.1   # degrees
 P95_MAX = 1.0      # degrees

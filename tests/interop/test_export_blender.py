@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ASSETS
+
 if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of pytest
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
@@ -52,7 +54,7 @@ from normalkit.mesh.normals import ensure_normals  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-SPOT = Path(__file__).resolve().parents[1].parent / "shared" / "assets" / "meshes" / "spot.obj"
+SPOT = ASSETS / "meshes" / "spot.obj"
 SIZE = 512
 EXTRUSION, MAX_DISTANCE = 0.04, 0.04  # torus: the high-poly lies within ±0.024 of the low
 #: Tangents: share of corners within TANGENT_DEG of our TANGENT attribute. Blender stores

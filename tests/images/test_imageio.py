@@ -8,8 +8,8 @@ import OpenEXR
 import pytest
 import tifffile
 
-from normalkit.images import io as imageio
 from normalkit.core.errors import NormalkitError
+from normalkit.images import io as imageio
 from normalkit.images.io import IMAGE_FORMATS, bits_to_extension, read_image, write_image
 
 H, W = 17, 23  # odd, non-square: catches transposes and row/column mix-ups

@@ -1,6 +1,6 @@
 """Regenerate the seed corpus of tests/test_fuzz_loaders.py: tiny valid files of every format.
 
-Run from the repository root: ``python tests/fuzz_corpus/make_corpus.py``. The files are
+Run from the repository root: ``python tests/fuzz/corpus/make_corpus.py``. The files are
 committed, so the fuzz tests do not depend on this script (or on the writers staying
 byte-identical); rerun it only to add seeds. Each file is a few hundred bytes to a few KB.
 

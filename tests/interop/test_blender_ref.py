@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import ASSETS
 
 if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of pytest
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
@@ -29,7 +30,7 @@ from normalkit.mesh.model import Mesh  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-SPOT = Path(__file__).resolve().parents[1].parent / "shared" / "assets" / "meshes" / "spot.obj"
+SPOT = ASSETS / "meshes" / "spot.obj"
 SIZE = 256
 EXTRUSION = 0.03      # normalkit units: ray starts 0.03 above the low-poly surface
 MAX_DISTANCE = 0.03   # ... and accepts hits up to 0.03 below it
