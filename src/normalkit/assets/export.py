@@ -4,7 +4,7 @@ Both writers keep the mesh's own axes (CONVENTIONS.md: no Y-up/Z-up rotation) an
 per-corner data: a glTF vertex is one unique (position, normal, UV, tangent) combination,
 so UV seams and hard edges survive. The normal map must be the one baked for *these*
 normals and tangents; the tangents written are the MikkTSpace tangents the baker used
-(:func:`normalkit.tangents.compute_tangents`), unless the caller passes its own.
+(:func:`normalkit.mesh.tangents.compute_tangents`), unless the caller passes its own.
 
 glTF (:func:`export_glb`)
 -------------------------
@@ -26,7 +26,7 @@ glTF (:func:`export_glb`)
 
 OBJ (:func:`export_obj`)
 ------------------------
-The mesh through :func:`normalkit.mesh_io.save_obj` (v/vt/vn) plus an MTL beside it whose
+The mesh through :func:`normalkit.mesh.io.save_obj` (v/vt/vn) plus an MTL beside it whose
 material references the textures by paths relative to the OBJ: ``map_Kd`` for colour,
 ``norm`` and ``map_Bump -bm 1`` for a tangent-space normal map (Blender's OBJ importer reads
 ``map_Bump`` into a Normal Map node; ``norm`` is the PBR-extension keyword other readers use).
@@ -91,18 +91,18 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
         Output ``.glb``; written atomically (no partial file on failure).
     mesh : Mesh
         The low-poly, with UVs (origin bottom-left, v up). A mesh without normals gets
-        smooth ones, exactly as :func:`normalkit.bake.bake` gives it (``log`` says so).
+        smooth ones, exactly as :func:`normalkit.baking.bake.bake` gives it (``log`` says so).
     normal_map : (H, W, 3) ndarray or None
         The tangent-space map baked onto this mesh, row 0 at the top, OpenGL green:
         uint8 or uint16 texels are embedded as 8- or 16-bit PNG as given; float unit
-        vectors (what :func:`~normalkit.bake.bake` returns) are encoded at 16 bits. A
+        vectors (what :func:`~normalkit.baking.bake.bake` returns) are encoded at 16 bits. A
         fourth (alpha) channel is dropped (glTF normal textures should have none).
     color_map : (H, W), (H, W, 3) or (H, W, 4) uint8 ndarray, optional
         Base colour, sRGB-encoded (glTF requires 8-bit). Its alpha, if any, is stored
         but ignored by viewers (the material is opaque).
     tangents : (F * 3, 4) or (F, 3, 4) float ndarray, optional
         Per-corner tangent xyz and sign w = ±1, in face-corner order. Must be the tangents
-        the map was baked with. Default: :func:`normalkit.tangents.compute_tangents`
+        the map was baked with. Default: :func:`normalkit.mesh.tangents.compute_tangents`
         of the mesh (MikkTSpace, as the baker and Blender compute them). Without a
         normal map no TANGENT attribute is written (nothing would use it).
     space : {"tangent", "object"}
@@ -117,7 +117,7 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
         Receives one-line notices (computed normals, dropped alpha, repaired tangents) and
         a warning when the map's green looks DirectX as embedded (about 0.1 s).
     check_map : bool
-        Look at the map for that warning (default); :func:`normalkit.reduce.reduce` turns
+        Look at the map for that warning (default); :func:`normalkit.assets.reduce.reduce` turns
         it off for the map it has just baked.
 
     Returns
@@ -146,7 +146,7 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
 
     Examples
     --------
-    >>> from normalkit.bake import bake
+    >>> from normalkit.baking.bake import bake
     >>> result = bake("high.ply", low, size=1024)            # doctest: +SKIP
     >>> export_glb("asset.glb", low, encode_normals(result.normals, 16))  # doctest: +SKIP
     """
@@ -272,7 +272,7 @@ def _check_tangents(tangents, mesh: Mesh) -> np.ndarray:
             f"{mesh.name}'s {mesh.n_faces} faces, got {tangents.shape}")
     if not np.issubdtype(tangents.dtype, np.number) or not np.isfinite(tangents).all():
         raise NormalkitError("tangents hold NaN, infinity or non-numbers; recompute them "
-                             "with normalkit.tangents.compute_tangents(mesh)")
+                             "with normalkit.mesh.tangents.compute_tangents(mesh)")
     return tangents.reshape(n_corners, 4)
 
 
@@ -372,7 +372,7 @@ def _normal_png(normal_map, directx: bool, log, check: bool = True) -> bytes:
 
 
 def _guess_convention(texels) -> str | None:
-    """"confidence 0.97" when :func:`normalkit.validate.guess_space` finds a tangent-space
+    """"confidence 0.97" when :func:`normalkit.maps.validate.guess_space` finds a tangent-space
     map with DirectX green, confidently (≥ ``CONFIDENT``); else None."""
     from ..maps.validate import CONFIDENT, guess_space
 
@@ -441,10 +441,10 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
     log : callable, optional
         Receives one-line notices, and warnings when a tangent-space normal map looks
         like DirectX green (OBJ readers expect OpenGL), object space, or not a normal
-        map at all (:func:`normalkit.validate.guess_space`).
+        map at all (:func:`normalkit.maps.validate.guess_space`).
     check_textures : bool
         Read the textures first, refusing files that are not images, and look at the
-        normal map (default). :func:`normalkit.reduce.reduce` turns it off for the maps
+        normal map (default). :func:`normalkit.assets.reduce.reduce` turns it off for the maps
         it has just written itself.
 
     Returns
@@ -461,7 +461,7 @@ def export_obj(path: str | os.PathLike, mesh: Mesh,
 
     Notes
     -----
-    Cost: that of :func:`normalkit.mesh_io.save_obj`, O(F log F) (deduplicating vt/vn),
+    Cost: that of :func:`normalkit.mesh.io.save_obj`, O(F log F) (deduplicating vt/vn),
     plus reading the textures (~0.2 s for a 2048² 16-bit PNG) and, with ``log``, a
     convention guess on the normal map (~0.1 s at any size).
     """

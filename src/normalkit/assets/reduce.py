@@ -2,14 +2,14 @@
 
 Stages (each timed, see :attr:`ReduceResult.seconds`):
 
-1. **load**: the high-poly (a path or a :class:`~normalkit.mesh.Mesh`). A high-poly
+1. **load**: the high-poly (a path or a :class:`~normalkit.mesh.model.Mesh`). A high-poly
    without normals gets smooth ones split at ``hard_angle`` (said in one line), so hard
    surfaces (CAD parts) keep their creases.
-2. **decimate**: quadric error, part by part (:func:`normalkit.decimate.decimate`); the
+2. **decimate**: quadric error, part by part (:func:`normalkit.assets.decimate.decimate`); the
    distance it reached is measured.
 3. **unwrap**: xatlas charts cut at every hard edge, packed for ``size``
-   (:func:`normalkit.unwrap.unwrap`).
-4. **bake**: the normal map (:func:`normalkit.bake.bake`) and, when the high-poly has
+   (:func:`normalkit.assets.unwrap.unwrap`).
+4. **bake**: the normal map (:func:`normalkit.baking.bake.bake`) and, when the high-poly has
    colour, the base colour, with the same rays. Rays start on a *cage*: the low-poly
    pushed out along its averaged vertex normals (:func:`projection_cage`), and run
    through the low-poly surface, so on both sides of a hard edge they fan out from the
@@ -66,7 +66,7 @@ class ReduceResult:
     "color_map", "cage", "report") → path inside ``outdir``. report : the content of
     ``report.json``. seconds : wall time per stage (``STAGES``) and "total".
     low : the exported low-poly (per-corner normals and UVs). normals, color : the
-    baked maps as :class:`~normalkit.bake.BakeResult` arrays (color may be None).
+    baked maps as :class:`~normalkit.baking.bake.BakeResult` arrays (color may be None).
     """
 
     outdir: Path

@@ -9,7 +9,7 @@ decoded with its own side's normal. So:
    extended from every such free end along the shortest path of soft edges to another
    cut or an open border, so every cut edge has separate sides.
 2. Normals are smooth (area- and angle-weighted, as
-   :func:`normalkit.normals.smooth_normals`) within each corner group: the corners
+   :func:`normalkit.mesh.normals.smooth_normals`) within each corner group: the corners
    around a vertex connected without crossing the cut. So they are split at every hard
    edge and along the few soft edges that close darts, and every normal discontinuity
    is a closed seam: no slits, which tools resolve differently (Blender's mesh API and
@@ -138,7 +138,7 @@ def hard_edges(mesh: Mesh, hard_angle: float) -> np.ndarray:
 
     A hard edge is an interior edge (exactly two triangles, welded by position) whose
     face normals differ by more than ``hard_angle`` degrees, the rule
-    :func:`normalkit.normals.smooth_normals` splits normals by. Edge k of a face runs
+    :func:`normalkit.mesh.normals.smooth_normals` splits normals by. Edge k of a face runs
     from its corner k to corner k+1 (mod 3).
     """
     edges = _Edges(mesh)
@@ -275,7 +275,7 @@ def unwrap(mesh: Mesh, *, size: int = 2048, hard_angle: float = 60.0,
     Parameters
     ----------
     mesh : Mesh
-        Triangles with positions (e.g. the output of :func:`normalkit.decimate.decimate`);
+        Triangles with positions (e.g. the output of :func:`normalkit.assets.decimate.decimate`);
         normals, UVs and colours, if any, are replaced or dropped.
     size : int
         Texture size the charts are packed for (texels per side), 16–32768.

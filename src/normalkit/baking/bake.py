@@ -16,7 +16,7 @@ Colour (``color=True``) rides on the same rays: at each hit (high-poly triangle 
 barycentrics) the high-poly's per-corner colours are interpolated and/or its base-colour
 texture is sampled (bilinear, repeat) at the interpolated UV; samples are averaged per
 texel in **linear** light, exactly like the normals. Encode with
-:func:`normalkit.mesh.encode_color` for an sRGB PNG / glTF ``baseColorTexture``.
+:func:`normalkit.mesh.model.encode_color` for an sRGB PNG / glTF ``baseColorTexture``.
 
 Work is split into row tiles that run on a thread pool, so memory stays bounded by the
 tile size, not the texture size. Per tile: the compiled rasterizer lists the samples,
@@ -143,7 +143,7 @@ def _largest_fitting(width: int, height: int, color: bool) -> int:
 def check_threads(threads) -> int | None:
     """``threads`` as an int ≥ 1, or None (all cores); NormalkitError otherwise.
 
-    Shared by :func:`bake` and :func:`normalkit.reduce.reduce`, so a bad count fails
+    Shared by :func:`bake` and :func:`normalkit.assets.reduce.reduce`, so a bad count fails
     before any work instead of inside the thread pool.
     """
     if threads is None:
@@ -424,7 +424,7 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
            max_depth: float, acc, hits, sampled, tile):
     """Cast one ray per sample of a tile and shade the hits into the tile's part
     ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits`` and ``sampled``
-    (:func:`bake_kernels.shade_tile`). Returns Embree's :class:`~normalkit.rays.Hits`
+    (:func:`bake_kernels.shade_tile`). Returns Embree's :class:`~normalkit.baking.rays.Hits`
     and the miss count.
     """
     n = len(ts.face)

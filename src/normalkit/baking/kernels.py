@@ -75,7 +75,7 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
     barycentrics (hit corner weights 1−u−v, u, v) of the high-poly's ``high_normals``
     (F, 3, 3). The hit normal is the normalized interpolation of its corner normals; in
     tangent space (``tangent_col`` ≥ 0) it is encoded in the sample's MikkTSpace frame
-    (:func:`normalkit.tspace.encode_tangent`), else kept in mesh coordinates.
+    (:func:`normalkit.mesh.tspace.encode_tangent`), else kept in mesh coordinates.
 
     ``out`` (H, W, 3) float32, ``hits`` and ``sampled`` (H, W) uint16 are the whole
     output; the tile is rows [r0, r1) × cols [c0, c1) of it (``texel`` indexes the tile

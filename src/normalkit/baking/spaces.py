@@ -2,11 +2,11 @@
 
 Every texel is converted in the frame the baker uses for it (CONVENTIONS.md): the
 mesh's UVs are rasterized with one sample per texel exactly as
-:func:`normalkit.bake.bake` does with ``samples=1`` (:mod:`normalkit.raster`:
+:func:`normalkit.baking.bake.bake` does with ``samples=1`` (:mod:`normalkit.baking.raster`:
 the texel centre, or on island borders the nearest point of the nearest
-triangle), the per-corner MikkTSpace tangents (:func:`normalkit.tangents.
+triangle), the per-corner MikkTSpace tangents (:func:`normalkit.mesh.tangents.
 compute_tangents`) and normals are interpolated there in float32, unnormalized,
-and :mod:`normalkit.tspace` applies the shader's decode or its exact inverse. A
+and :mod:`normalkit.mesh.tspace` applies the shader's decode or its exact inverse. A
 tangent-space map made by :func:`object_to_tangent` therefore equals the baker's
 tangent-space output for the same rays, and the two functions undo each other.
 
@@ -41,11 +41,11 @@ def tangent_to_object(image, mesh: Mesh, *, tangents=None, fill=None,
         first), as a shader reads them: n = normalize(x·T + y·B + z·N).
     mesh : Mesh
         The mesh the map belongs to, with UVs and per-corner normals (use
-        :func:`normalkit.normals.ensure_normals` on meshes without: the map only
+        :func:`normalkit.mesh.normals.ensure_normals` on meshes without: the map only
         decodes right with the normals it was baked with).
     tangents : array_like, optional
         (F·3, 4) MikkTSpace tangents of ``mesh`` from
-        :func:`normalkit.tangents.compute_tangents` (computed if not given).
+        :func:`normalkit.mesh.tangents.compute_tangents` (computed if not given).
     fill : array_like, optional
         3-vector for texels outside the UV layout; default: keep their value.
     log : callable, optional
@@ -68,7 +68,7 @@ def tangent_to_object(image, mesh: Mesh, *, tangents=None, fill=None,
     Notes
     -----
     Cost: rasterization and one frame interpolation per covered texel, in tiles of
-    ~1M texels (bounded memory), plus :func:`~normalkit.tangents.compute_tangents`.
+    ~1M texels (bounded memory), plus :func:`~normalkit.mesh.tangents.compute_tangents`.
     Measured on spot (5,856 faces) on a shared 2-core VM (load 3-4): 0.4-0.5 s at
     2048², 3-5 s at 4096² per direction; the working set stays ~100 MB plus the
     output.
@@ -114,7 +114,7 @@ def _corner_frames(mesh: Mesh, tangents) -> np.ndarray:
                              "tangent frames; unwrap it first")
     if mesh.normals is None:
         raise NormalkitError(f"{mesh.name}: the mesh has no normals; give it the normals "
-                             "the map was baked with (normalkit.normals.ensure_normals "
+                             "the map was baked with (normalkit.mesh.normals.ensure_normals "
                              "computes smooth ones)")
     if tangents is None:
         from ..mesh.tangents import compute_tangents

@@ -42,7 +42,7 @@ def read_map(path, *, directx: bool = False, space: str | None = None):
     """Read a normal map file; return (unit normals float32 (H, W, 3), texels).
 
     Raises NormalkitError for unreadable files and for images that are not normal maps
-    (see :func:`normalkit.validate.check_normal_map`).
+    (see :func:`normalkit.maps.validate.check_normal_map`).
     """
     from ..images.io import read_image
     from ..maps.encode import decode_normals

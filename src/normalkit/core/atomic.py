@@ -4,7 +4,7 @@ an input overwritten.
 Contract
 --------
 * :func:`check_outputs` runs before any work. It refuses, with a
-  :class:`~normalkit.errors.NormalkitError` naming both paths, an output that resolves
+  :class:`~normalkit.core.errors.NormalkitError` naming both paths, an output that resolves
   to one of the command's inputs (the same path, a symbolic link to it or a hard link
   of it) and two outputs that share a path. It then proves that every output can be
   created by creating (and removing) a temporary file beside it: permission bits alone
@@ -16,7 +16,7 @@ Contract
   existing one file by file (each rename atomic; files of other names are left alone).
   A failure removes the staging folder, so the target folder never holds part of a run.
   Before it moves anything it checks again that no file it would replace is an input.
-* Renames onto the targets run under :func:`normalkit.interrupt.shielded`: Ctrl-C or
+* Renames onto the targets run under :func:`normalkit.core.interrupt.shielded`: Ctrl-C or
   SIGTERM during them takes effect after the last one.
 
 Cost: a few system calls per output path.

@@ -16,7 +16,7 @@ safe in this process:
 
 So :func:`handling` (and :func:`install`, for the console script) installs handlers
 that only *request* the stop: :func:`requested` turns true, the worker pools of
-:mod:`normalkit.parallel` stop before their next item, and :class:`Interrupted` is
+:mod:`normalkit.core.parallel` stop before their next item, and :class:`Interrupted` is
 raised in the main thread only where that is safe: in normalkit's own code, outside
 any import and outside any ``except`` or ``finally`` block that handles an exception.
 Elsewhere the handler returns and asks again every 20 ms (``_thread.interrupt_main``)

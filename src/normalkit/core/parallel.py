@@ -3,7 +3,7 @@
 :func:`map_threads` runs ``fn`` over items on worker threads (NumPy, Embree, zlib, SciPy
 and the compiled kernels release the GIL) and yields the results in order. When the
 caller stops early (an item failed, the caller's loop raised, or SIGINT / SIGTERM
-asked for a stop: workers check :func:`normalkit.interrupt.check` before each item),
+asked for a stop: workers check :func:`normalkit.core.interrupt.check` before each item),
 the items not started are cancelled and the call waits for the running ones to return
 before the exception goes on. So no worker is still inside native code (Embree, zlib,
 a kernel) writing into arrays that the unwinding frees, and temporary files are

@@ -2,10 +2,10 @@
 
 Arrays follow CONVENTIONS.md: row 0 is the top of the image and channels are in
 R, G, B(, A) order, whatever order the file format or library uses on disk.
-Every write goes through :func:`normalkit.atomic.atomic_path`, so a failed write
+Every write goes through :func:`normalkit.core.atomic.atomic_path`, so a failed write
 never leaves a partial file behind. Problems with the input (a dtype the format
 cannot hold, an unknown extension, an unreadable file) raise
-:class:`~normalkit.errors.NormalkitError` with a message that names the fix.
+:class:`~normalkit.core.errors.NormalkitError` with a message that names the fix.
 
 Speed: see the Notes of :func:`write_image` and :func:`read_image`.
 """
@@ -199,7 +199,7 @@ def write_image(
     path : str or os.PathLike
         Output file. The extension (case-insensitive) picks the format:
 
-        - ``.png``: uint8 or uint16, written by :func:`normalkit.png.write_png`
+        - ``.png``: uint8 or uint16, written by :func:`normalkit.images.png.write_png`
           (Up filter, zlib level 1, deflated on every core).
         - ``.exr``: float16 or float32, written by OpenEXR with ZIP compression
           as channels ``R, G, B(, A)``, or ``Y`` for a gray image.

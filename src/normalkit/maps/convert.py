@@ -5,7 +5,7 @@ The vector functions (:func:`flip_green`, :func:`swizzle`, :func:`renormalize`) 
 on decoded (H, W, 3) float normals. :func:`convert_texels` converts a file's texels to
 another bit depth and convention in one call (the ``normalkit map convert`` command);
 the format itself follows from the output file's extension
-(:func:`normalkit.imageio.write_image`).
+(:func:`normalkit.images.io.write_image`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def flip_green(image) -> np.ndarray:
     Raises
     ------
     NormalkitError
-        Bad shape or NaN/inf (see :func:`normalkit.validate.check_normals`).
+        Bad shape or NaN/inf (see :func:`normalkit.maps.validate.check_normals`).
 
     Examples
     --------
@@ -204,7 +204,7 @@ def convert_texels(image, bits: int, *, directx_in: bool = False, directx_out: b
     ----------
     image : array_like
         Texels as read from a file: (H, W, 3) or (H, W, 4), uint8, uint16 or float
-        (see :func:`normalkit.validate.unpack_texels`).
+        (see :func:`normalkit.maps.validate.unpack_texels`).
     bits : int
         Output depth: 8, 16 (unsigned integers) or 32 (float32 vectors).
     directx_in, directx_out : bool
@@ -233,7 +233,7 @@ def convert_texels(image, bits: int, *, directx_in: bool = False, directx_out: b
     -----
     Order: unpack (``rgb·2 − 1``, not normalized) → swizzle → flip green if
     ``directx_in != directx_out`` → renormalize → encode
-    (:func:`normalkit.encode.encode_normals`, which rounds and clips to [−1, 1]).
+    (:func:`normalkit.maps.encode.encode_normals`, which rounds and clips to [−1, 1]).
     Cost: a few vectorized passes; 4096² 16-bit → 8-bit in well under a second.
     """
     a = np.asarray(image)

@@ -8,7 +8,7 @@ is a 45° slope at strength 1.
 :func:`normal_to_height` is the least-squares inverse on a full rectangle, by a
 Poisson solve with discrete cosine (Neumann borders) or Fourier (periodic, tileable)
 transforms. For masked or perspective (camera-space) normal maps, use
-:mod:`normalkit.integrate`.
+:mod:`normalkit.maps.integrate`.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def normal_to_height(image, *, method: str = "dct", strength: float = 1.0,
         ``normal_to_height(height_to_normal(h, strength=s), strength=s) ≈ h``.
     log : callable, optional
         Receives a one-line warning when the map does not look like an OpenGL
-        tangent-space map (:func:`normalkit.validate.guess_space`, ~0.1 s): an
+        tangent-space map (:func:`normalkit.maps.validate.guess_space`, ~0.1 s): an
         object-space map (its slopes mean nothing here), or confidently DirectX green
         (the heights come out sheared). Without ``log`` nothing is checked.
 

@@ -87,7 +87,7 @@ def check_normals(image, name: str = "image") -> np.ndarray:
     if a.dtype.kind in "iu":
         raise NormalkitError(
             f"{name} has integer dtype {a.dtype}: decode the texels first "
-            "(normalkit.encode.decode_normals)")
+            "(normalkit.maps.encode.decode_normals)")
     a = np.ascontiguousarray(a, dtype=np.float32)
     if not np.isfinite(a).all():
         bad = int((~np.isfinite(a)).any(axis=2).sum())
@@ -143,7 +143,7 @@ def unpack_texels(image) -> np.ndarray:
     Parameters
     ----------
     image : array_like
-        (H, W, 3) or (H, W, 4) texels as :func:`normalkit.imageio.read_image`
+        (H, W, 3) or (H, W, 4) texels as :func:`normalkit.images.io.read_image`
         returns them (alpha is ignored): uint8/uint16 (``n = value/max·2 − 1``) or
         float (``n`` itself).
 
@@ -151,7 +151,7 @@ def unpack_texels(image) -> np.ndarray:
     -------
     numpy.ndarray
         float32 (H, W, 3): the stored vectors, whatever their length. This is
-        :func:`normalkit.encode.decode_normals` without its final normalization.
+        :func:`normalkit.maps.encode.decode_normals` without its final normalization.
 
     Raises
     ------
@@ -397,7 +397,7 @@ def map_info(image, mask=None) -> MapInfo:
     Parameters
     ----------
     image : array_like
-        Texels as :func:`normalkit.imageio.read_image` returns them: (H, W, 3|4)
+        Texels as :func:`normalkit.images.io.read_image` returns them: (H, W, 3|4)
         uint8, uint16 or float (alpha is ignored). A gray (H, W) image is reported
         as not a normal map.
     mask : array_like, optional

@@ -90,9 +90,9 @@ def bumpy_torus_pair(high_faces: int = 262_144, low_faces: int = 2_304,
 
 
 def colored_bumpy_torus(high_faces: int = 262_144) -> Mesh:
-    """The high-poly of :func:`normalkit.examples.bumpy_torus_pair` with vertex colours.
+    """The high-poly of :func:`normalkit.mesh.examples.bumpy_torus_pair` with vertex colours.
 
-    Colour (sRGB design, stored linear as :class:`~normalkit.mesh.Mesh` requires): the
+    Colour (sRGB design, stored linear as :class:`~normalkit.mesh.model.Mesh` requires): the
     hue turns once around the main ring; brightness follows the bump height, darker in
     the valleys, so a colour bake shows both the layout and the detail.
     """

@@ -182,7 +182,7 @@ def compute_tangents(mesh: Mesh) -> np.ndarray:
     mesh : Mesh
         Needs ``uvs`` and ``normals``. Normals are not computed here: tangents depend
         on them, so the caller decides which (the file's, or
-        :func:`normalkit.normals.ensure_normals`, which says so in one line).
+        :func:`normalkit.mesh.normals.ensure_normals`, which says so in one line).
 
     Returns
     -------
@@ -203,7 +203,7 @@ def compute_tangents(mesh: Mesh) -> np.ndarray:
     if mesh.normals is None:
         raise NormalkitError(
             f"{mesh.name}: tangents need normals and the mesh has none; compute them first "
-            "with normalkit.normals.ensure_normals(mesh)")
+            "with normalkit.mesh.normals.ensure_normals(mesh)")
     return mikktspace(mesh.corner_positions(), mesh.normals, uvs).reshape(-1, 4)
 
 

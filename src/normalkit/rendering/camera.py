@@ -331,7 +331,7 @@ class Camera:
         pixel : (N,) int64 flat pixel index j·W + i (row-major, row 0 at the top); the
             S samples of a pixel are consecutive.
 
-        Cost: 28·N bytes of output; see :func:`normalkit.render.render` for tiled use.
+        Cost: 28·N bytes of output; see :func:`normalkit.rendering.render.render` for tiled use.
         """
         o, d, pix = self._pixel_rays((0, self.height), _sample_offsets(samples))
         d = d / np.linalg.norm(d, axis=1, keepdims=True)
@@ -744,7 +744,7 @@ def eye_inside(caster, face_normals: np.ndarray, eye, rays: int = INSIDE_RAYS):
 
     Parameters
     ----------
-    caster : normalkit.rays.RayCaster over the mesh
+    caster : normalkit.baking.rays.RayCaster over the mesh
     face_normals : (F, 3) geometric face normals (``Mesh.face_normals()``)
     eye : 3 floats
 

@@ -1,12 +1,12 @@
 """See it and measure it: render high, low and low + map from the same views and compare.
 
 :func:`compare` renders, from ``views`` orbit cameras and under one set of lights
-(:func:`normalkit.render.default_lights`): the high-poly; the low-poly without its map;
+(:func:`normalkit.rendering.render.default_lights`): the high-poly; the low-poly without its map;
 the low-poly with its map. It writes into ``outdir``:
 
 - ``sheet_00.png`` … one sheet per view: high | low | low + map | a heat map of the
   angular error between the camera-space normals of low + map and of high, with a
-  colour bar in degrees (:mod:`normalkit.report`);
+  colour bar in degrees (:mod:`normalkit.rendering.report`);
 - ``metrics.json``: per view and pooled over all views, the angular error of low and of
   low + map against high (mean, median, p95, degrees) over the pixels both cover, the
   PSNR (dB) and SSIM of the shaded images over the pixels either covers, and the
@@ -18,12 +18,12 @@ Choices
 - **Pixels.** Normals are compared where both meshes cover the pixel
   (``mask_high & mask_low``): a normal only exists there. Shaded images are compared
   where either covers it (``mask_high | mask_low``, or any antialiased coverage), after
-  putting both renders over the same background (:data:`normalkit.report.BACKGROUND`):
+  putting both renders over the same background (:data:`normalkit.rendering.report.BACKGROUND`):
   silhouette differences count, the empty background does not inflate PSNR or SSIM.
 - **Pooling.** "overall" statistics pool the pixels of every view (a pooled median,
   a PSNR of the pooled squared error), not means of per-view numbers.
 - **Object-space map for the shading cost.** The given map is converted to the other
-  space on the low-poly itself (:mod:`normalkit.spaces`: per texel, the MikkTSpace
+  space on the low-poly itself (:mod:`normalkit.baking.spaces`: per texel, the MikkTSpace
   frame of the low-poly, exactly as the renderer decodes it), rather than baking a
   second map from HIGH. The two maps then hold the same normals, so the timing differs
   only by the decode path, and the conversion costs one UV rasterization instead of a
@@ -340,7 +340,7 @@ def _check_map(texels, low: Mesh, space: str, directx: bool, map_name: str, log)
     """Decode the map and check it against LOW's UV layout and the stated space.
 
     Returns the (H, W, 3) float32 decoded normals (OpenGL green). "Under the UVs" means
-    the texels :func:`normalkit.raster.rasterize` samples for LOW's UV triangles.
+    the texels :func:`normalkit.baking.raster.rasterize` samples for LOW's UV triangles.
     """
     from ..baking.raster import rasterize
     from ..maps.encode import decode_normals
@@ -467,7 +467,7 @@ def _shading_cost(shading_cost, low: Mesh, camera, normals: np.ndarray, space: s
             "object_decode": float(c["object_decode"]),
             "pixels": int(c["pixels"]), "threads": 1,
             "tangent_setup_seconds": float(c["tangent_setup_seconds"]),
-            "method": (f"normalkit.render.shading_cost on view 0: each covered pixel shaded on "
+            "method": (f"normalkit.shading_cost on view 0: each covered pixel shaded on "
                        f"one thread (best of {_COST_REPEAT} interleaved runs), from the ray hit "
                        f"to linear RGB (interpolation, bilinear lookup, decode, the same "
                        f"lighting); the given {space}-space map against the same map converted "

@@ -3,7 +3,7 @@
 Every function takes NumPy arrays, row 0 at the top (CONVENTIONS.md), plus an optional
 boolean ``mask`` (True where the pixel is compared), and returns plain Python floats so
 results go straight into JSON. Angles are in degrees. Invalid input raises
-:class:`~normalkit.errors.NormalkitError` naming the bad argument.
+:class:`~normalkit.core.errors.NormalkitError` naming the bad argument.
 
 - :func:`angular_error` — per-pixel angle between two normal images, in degrees.
 - :func:`angular_error_stats` — its mean, median and p95 over a mask

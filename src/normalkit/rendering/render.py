@@ -2,21 +2,21 @@
 
 One primary ray per sample (Embree, row tiles on a thread pool), then vectorized shading:
 per-corner attributes and texels are gathered row-major (one fetch per hit), and all math
-runs on channel-major (3, N) arrays as in :mod:`normalkit.bake`. No shadows, no interreflection:
-direct light from a small rig plus ambient/hemisphere light, which is what looking at a
-normal map needs.
+runs on channel-major (3, N) arrays as in :mod:`normalkit.baking.bake`. No shadows, no
+interreflection: direct light from a small rig plus ambient/hemisphere light, which is
+what looking at a normal map needs.
 
 Frames and encodings (CONVENTIONS.md)
 -------------------------------------
 * Normal maps decode exactly as the baker encodes them: tangent space is MikkTSpace,
   n = normalize(x·T + y·B + z·N) with the per-corner tangents of
-  :func:`normalkit.tangents.compute_tangents` and the mesh's per-corner normals, T and N
+  :func:`normalkit.mesh.tangents.compute_tangents` and the mesh's per-corner normals, T and N
   barycentrically interpolated and *not* renormalized, B = sign·cross(N, T)
-  (:func:`normalkit.tspace.tangent_to_world`); object space: n = the map's value. On a back
+  (:func:`normalkit.mesh.tspace.tangent_to_world`); object space: n = the map's value. On a back
   face the result is negated (as Cycles does). Green is OpenGL unless ``directx``.
 * Textures are filtered bilinearly at the hit's UV, with wrap-around; texel (row j,
   column i) has its centre at u = (i + 0.5)/W, v = 1 − (j + 0.5)/H. The normal map is
-  decoded per texel (:func:`normalkit.encode.decode_normals`) and then filtered; the
+  decoded per texel (:func:`normalkit.maps.encode.decode_normals`) and then filtered; the
   shader's final normalization makes the per-texel normalization irrelevant up to the
   filter weights (differences ≪ 0.01° for encoded unit vectors).
 * Base-colour textures in 8/16-bit files are sRGB and converted to linear before filtering;
@@ -279,7 +279,7 @@ class _Corners:
 
     ``parts`` maps a name to (F, 3, k) data; :meth:`interpolate` returns a dict of
     channel-major (k, N) arrays (views into one contiguous (K, N) block), so the shading
-    math afterwards runs on contiguous component rows as in :mod:`normalkit.bake`.
+    math afterwards runs on contiguous component rows as in :mod:`normalkit.baking.bake`.
     """
 
     def __init__(self, parts: dict):
@@ -508,7 +508,7 @@ class Renderer:
                samples: int = 1, passes=PASSES, progress: bool = False) -> dict:
         """Render one view; see :func:`render` for the parameters and passes."""
         if not isinstance(camera, Camera):
-            raise NormalkitError(f"camera must be a normalkit.camera.Camera, "
+            raise NormalkitError(f"camera must be a normalkit.rendering.camera.Camera, "
                                  f"got {type(camera).__name__}")
         passes = tuple(passes)
         unknown = [p for p in passes if p not in ALL_PASSES]
@@ -681,10 +681,10 @@ def render(mesh, camera: Camera, *, normal_map=None, space: str = "tangent",
         Triangles with per-corner normals (a mesh without them gets smooth normals, and
         ``log`` says so) and, for textures, per-corner UVs.
     camera : Camera
-        Pinhole or orthographic (:mod:`normalkit.camera`).
+        Pinhole or orthographic (:mod:`normalkit.rendering.camera`).
     normal_map : (H, W, 3|4) array or image path, optional
         uint8/uint16 texels encode rgb = n/2 + 1/2, float texels hold n
-        (:func:`normalkit.encode.decode_normals`); alpha is ignored.
+        (:func:`normalkit.maps.encode.decode_normals`); alpha is ignored.
     space : "tangent" (MikkTSpace, default) or "object"
     directx : bool
         The map's green channel is DirectX (flipped).

@@ -49,7 +49,7 @@ def composite(rgb: np.ndarray, alpha: np.ndarray, background=BACKGROUND) -> np.n
     ----------
     rgb : numpy.ndarray
         (H, W, 3) float sRGB in [0, 1], premultiplied by coverage (over black), as
-        :func:`normalkit.render.render` returns it.
+        :func:`normalkit.rendering.render.render` returns it.
     alpha : numpy.ndarray
         (H, W) coverage: the ``alpha`` pass (fraction of a pixel's samples that hit), or a
         bool mask.
@@ -277,7 +277,7 @@ img { max-width: 100%; height: auto; display: block; margin: 0.5em 0 1.5em; }
 
 
 def write_report(path: str | os.PathLike, metrics: dict) -> None:
-    """Write report.html for a :func:`normalkit.compare.compare` result.
+    """Write report.html for a :func:`normalkit.rendering.compare.compare` result.
 
     Parameters
     ----------
@@ -285,7 +285,7 @@ def write_report(path: str | os.PathLike, metrics: dict) -> None:
         Output file; the sheets named in ``metrics["views"][i]["sheet"]`` are linked
         relative to its folder, so the folder can be moved or zipped as a whole.
     metrics : dict
-        The dict :func:`~normalkit.compare.compare` returns (and writes as metrics.json).
+        The dict :func:`~normalkit.rendering.compare.compare` returns (and writes as metrics.json).
 
     Notes
     -----
