@@ -108,9 +108,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 __all__ = [
     "BLENDER_NORMAL_BIAS",
+    "bpy_works",
     "angle_stats",
     "angles_deg",
     "bake_selected_to_active",
@@ -119,6 +121,16 @@ __all__ = [
     "blender_sample_uv",
     "decode_blender_normals",
 ]
+
+@pytest.fixture(scope="module", autouse=True)
+def bpy_works():
+    """Skip the module when Blender as a module does not import (import this fixture into
+    a test module: ``from blender_ref import bpy_works  # noqa: F401``)."""
+    proc = subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True, text=True,
+                          timeout=120)
+    if proc.returncode != 0:
+        pytest.skip(f"bpy does not import: {proc.stderr.strip().splitlines()[-1:]}")
+
 
 #: ``normal_compress`` (render/intern/bake.cc) adds this to every encoded channel.
 BLENDER_NORMAL_BIAS = 1e-5

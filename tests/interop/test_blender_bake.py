@@ -45,8 +45,6 @@ bpy is only ever imported in a subprocess; the module is skipped when it is miss
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -59,6 +57,7 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
+from blender_ref import bpy_works  # noqa: E402, F401  (skips without bpy)
 from normalkit.baking.bake import bake  # noqa: E402
 from normalkit.images.io import write_image  # noqa: E402
 from normalkit.maps.encode import encode_normals  # noqa: E402
@@ -76,14 +75,6 @@ P95_MAX = 1.0      # degrees
 #: (extrusion, max_distance) in mesh units; the high-poly lies within ±0.024 (torus: bumps
 #: 0.02 plus the low-poly's chord error) and ±0.013 (spot) of the low-poly.
 RAYS = {"torus": (0.04, 0.04), "spot": (0.03, 0.03)}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _bpy_works():
-    proc = subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True, text=True,
-                          timeout=120)
-    if proc.returncode != 0:
-        pytest.skip(f"bpy does not import: {proc.stderr.strip().splitlines()[-1:]}")
 
 
 # ------------------------------------------------------------------------------------------

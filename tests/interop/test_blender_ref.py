@@ -13,8 +13,6 @@ bpy is only ever imported in a subprocess; the whole module is skipped when it i
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -25,6 +23,7 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
+from blender_ref import bpy_works  # noqa: E402, F401  (skips without bpy)
 from normalkit.mesh.io import save_obj  # noqa: E402
 from normalkit.mesh.model import Mesh  # noqa: E402
 
@@ -34,14 +33,6 @@ SPOT = ASSETS / "meshes" / "spot.obj"
 SIZE = 256
 EXTRUSION = 0.03      # normalkit units: ray starts 0.03 above the low-poly surface
 MAX_DISTANCE = 0.03   # ... and accepts hits up to 0.03 below it
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _bpy_works():
-    proc = subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True, text=True,
-                          timeout=120)
-    if proc.returncode != 0:
-        pytest.skip(f"bpy does not import: {proc.stderr.strip().splitlines()[-1:]}")
 
 
 # ------------------------------------------------------------------------------------------

@@ -30,8 +30,6 @@ half floats). Interpolation stays the importer's Linear (from our sampler).
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -44,6 +42,7 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
+from blender_ref import bpy_works  # noqa: E402, F401  (skips without bpy)
 from normalkit.assets.export import export_glb, export_obj  # noqa: E402
 from normalkit.baking.bake import bake  # noqa: E402
 from normalkit.images.io import write_image  # noqa: E402
@@ -70,14 +69,6 @@ TANGENT_SHARE = {"torus": 0.999, "spot": 0.98, "spot_merged": 0.98}
 TANGENT_MAX_DEG = 0.05
 SAME_DATA_MAX_DEG = 1e-4
 MEDIAN_MAX, P95_MAX = 0.2, 2.0  # degrees
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _bpy_works():
-    proc = subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True, text=True,
-                          timeout=120)
-    if proc.returncode != 0:
-        pytest.skip(f"bpy does not import: {proc.stderr.strip().splitlines()[-1:]}")
 
 
 # ------------------------------------------------------------------------------------------

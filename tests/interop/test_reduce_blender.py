@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -45,6 +43,7 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 import blender_ref as br  # noqa: E402
+from blender_ref import bpy_works  # noqa: E402, F401  (skips without bpy)
 from conftest import ASSETS  # noqa: E402
 from normalkit.assets.reduce import reduce  # noqa: E402
 from normalkit.assets.unwrap import hard_edges, uv_seam  # noqa: E402
@@ -60,14 +59,6 @@ BLENDER_SAMPLE = np.array([[0.501, 0.498]])  # texel offsets of Blender's sample
 NEAR_PX = 2.0
 MEDIAN_MAX, P95_MAX = 0.2, 2.0  # degrees, overall
 SEAM_RATIO = 2.0
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _bpy_works():
-    proc = subprocess.run([sys.executable, "-c", "import bpy"], capture_output=True, text=True,
-                          timeout=120)
-    if proc.returncode != 0:
-        pytest.skip(f"bpy does not import: {proc.stderr.strip().splitlines()[-1:]}")
 
 
 def near_hard_edges(low, size: int, radius: float = NEAR_PX) -> np.ndarray:
