@@ -18,6 +18,9 @@ from .common import (
 
 
 def run(args) -> int:
+    """Bake HIGH's surface normals into LOW's UV space. Rays start EXTRUSION above each
+    low-poly texel along its normal (or on the cage) and take the closest high-poly hit
+    up to MAX-DISTANCE below the surface."""
     from ..baking.bake import bake
     from ..core.atomic import check_outputs
     from ..maps.encode import encode_normals
@@ -51,9 +54,6 @@ def run(args) -> int:
 def register(sub) -> None:
     b = command(
         sub, "bake", run, help="bake a high-poly's normals into a low-poly's UVs",
-        description="Bake HIGH's surface normals into LOW's UV space. Rays start "
-                    "EXTRUSION above each low-poly texel along its normal (or on the cage) "
-                    "and take the closest high-poly hit up to MAX-DISTANCE below the surface.",
         inputs={"high": "high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)",
                 "low": "low-poly mesh with UVs"},
         output="output map: .png (8/16-bit), .exr or .tif (32-bit float)")

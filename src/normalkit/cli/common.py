@@ -100,10 +100,16 @@ def shared(parser, *names: str, **settings) -> None:
         parser.add_argument(*flags, **{**base, **extra})
 
 
-def command(sub, name: str, run, *, help: str, description: str, inputs: dict,
+def command(sub, name: str, run, *, help: str, inputs: dict, description: str | None = None,
             output: str | None = None, output_metavar: str | None = None):
     """A subcommand: its parser with positional ``inputs`` ({name: help}) and, when
-    ``output`` (its help) is given, ``-o/--output``; ``run(args)`` carries it out."""
+    ``output`` (its help) is given, ``-o/--output``; ``run(args)`` carries it out.
+    ``--help`` describes the command with ``description``, by default ``run``'s
+    docstring (so the text stands next to the code it describes)."""
+    import inspect
+
+    if description is None:
+        description = inspect.cleandoc(run.__doc__ or "")
     p = sub.add_parser(name, help=help, description=description)
     for arg, text in inputs.items():
         p.add_argument(arg, help=text)

@@ -9,6 +9,10 @@ from .common import command, log, shared
 
 
 def run(args) -> int:
+    """Render HIGH, LOW without its map and LOW with MAP from the same orbit views under
+    the same lights. Writes one sheet per view (high | low | low + map | angular-error
+    heat map in degrees), metrics.json (angular error mean/median/p95 in degrees, PSNR,
+    SSIM, shading cost in ns/pixel) and report.html into DIR."""
     from ..rendering.compare import compare, summary
 
     result = compare(args.high, args.low, args.map, Path(args.output), space=args.space,
@@ -33,11 +37,6 @@ def register(sub) -> None:
     c = command(
         sub, "compare", run,
         help="render high, low and low + map side by side and measure the error",
-        description="Render HIGH, LOW without its map and LOW with MAP from the same orbit "
-                    "views under the same lights. Writes one sheet per view (high | low | "
-                    "low + map | angular-error heat map in degrees), metrics.json (angular "
-                    "error mean/median/p95 in degrees, PSNR, SSIM, shading cost in "
-                    "ns/pixel) and report.html into DIR.",
         inputs={"high": "high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)",
                 "low": "low-poly mesh with the UVs the map was baked for",
                 "map": "its normal map (.png, .exr, .tif, …)"},

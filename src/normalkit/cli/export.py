@@ -46,6 +46,10 @@ def _read_color_map(path):
 
 
 def run(args) -> int:
+    """Package LOW (with UVs) and its normal MAP for engines and viewers. .glb: binary
+    glTF 2.0 with MikkTSpace tangents and the textures embedded (tangent-space maps
+    only). .obj: OBJ plus an MTL that references the textures by relative path. LOW's
+    normals are used as given, or computed exactly as `normalkit bake` computes them."""
     from ..assets.export import export_glb, export_obj
     from ..core.atomic import check_outputs
     from ..mesh.io import load_mesh
@@ -94,11 +98,6 @@ def run(args) -> int:
 def register(sub) -> None:
     e = command(
         sub, "export", run, help="package a low-poly and its maps as .glb or .obj + .mtl",
-        description="Package LOW (with UVs) and its normal MAP for engines and viewers. "
-                    ".glb: binary glTF 2.0 with MikkTSpace tangents and the textures "
-                    "embedded (tangent-space maps only). .obj: OBJ plus an MTL that "
-                    "references the textures by relative path. LOW's normals are used as "
-                    "given, or computed exactly as `normalkit bake` computes them.",
         inputs={"low": "low-poly mesh with UVs (the one the map was baked on)",
                 "map": "normal map image (PNG 8/16-bit; EXR/TIFF float is embedded as "
                        "16-bit PNG)"},

@@ -10,6 +10,9 @@ from .map_convert import depth_name, output_bits, read_map, texel_bits, write_ma
 
 
 def run(args) -> int:
+    """Blend two tangent-space normal maps of the same size. RNM (reoriented normal
+    mapping) keeps the detail's relief on the base's slopes; UDN and whiteout are
+    cheaper approximations; linear averages."""
     from ..core.atomic import check_outputs
     from ..maps.blend import blend_normals
 
@@ -32,9 +35,6 @@ def register(sub) -> None:
     p = command(
         sub, "blend", run,
         help="blend a detail normal map onto a base (RNM, UDN, whiteout, linear)",
-        description="Blend two tangent-space normal maps of the same size. RNM (reoriented "
-                    "normal mapping) keeps the detail's relief on the base's slopes; UDN and "
-                    "whiteout are cheaper approximations; linear averages.",
         inputs={"base": "base tangent-space normal map",
                 "detail": "detail tangent-space normal map (same size)"},
         output="output normal map")

@@ -65,6 +65,10 @@ def depth_name(bits: int) -> str:
 
 
 def run(args) -> int:
+    """Convert a normal map: green convention, bit depth (8/16-bit PNG or TIFF, 32-bit
+    float EXR or TIFF, chosen by --bits and the output's extension), channel swizzle and
+    renormalization. Without --renormalize the stored vectors are carried over as they
+    are."""
     from ..core.atomic import check_outputs
     from ..images.io import read_image, write_image
     from ..maps.convert import convert_texels, parse_swizzle
@@ -106,10 +110,6 @@ def register(sub) -> None:
     p = command(
         sub, "convert", run,
         help="flip green (DirectX ↔ OpenGL), change bit depth or format, swizzle",
-        description="Convert a normal map: green convention, bit depth (8/16-bit PNG or "
-                    "TIFF, 32-bit float EXR or TIFF, chosen by --bits and the output's "
-                    "extension), channel swizzle and renormalization. Without "
-                    "--renormalize the stored vectors are carried over as they are.",
         inputs={"input": "normal map (.png, .exr, .tif, .jpg, …)"},
         output="output: .png (8/16-bit), .exr (32-bit float) or .tif (any)")
     shared(p, bits="output depth (default: the input's, if the format holds it)")

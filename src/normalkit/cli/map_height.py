@@ -32,6 +32,9 @@ def read_height(path):
 
 
 def run_height2normal(args) -> int:
+    """Normals of a gray height map: n = normalize(−s·∂h/∂x, −s·∂h/∂y, 1) with y up.
+    8/16-bit heights are read as 0..1, floats as stored; STRENGTH is the height of 1.0
+    in texels."""
     import numpy as np
 
     from ..core.atomic import check_outputs
@@ -54,6 +57,11 @@ def run_height2normal(args) -> int:
 
 
 def run_normal2height(args) -> int:
+    """Integrate a tangent-space normal map into heights by a least-squares Poisson
+    solve: DCT (free borders) or FFT (periodic, tileable). EXR/TIFF outputs hold heights
+    in texels (mean 0); PNG outputs are stretched to the full range, which the summary
+    prints. Warns when the map looks object-space or DirectX green (as normalkit map
+    info would say)."""
     import numpy as np
 
     from ..core.atomic import check_outputs
@@ -87,9 +95,6 @@ def register(sub) -> None:
     p = command(
         sub, "height2normal", run_height2normal,
         help="tangent-space normal map from a height map",
-        description="Normals of a gray height map: n = normalize(−s·∂h/∂x, −s·∂h/∂y, 1) "
-                    "with y up. 8/16-bit heights are read as 0..1, floats as stored; "
-                    "STRENGTH is the height of 1.0 in texels.",
         inputs={"height": "gray height map (.png, .exr, .tif)"}, output="output normal map")
     shared(p, bits="output depth (default 16 for PNG, 32 for EXR)",
            directx="write DirectX (−Y) green")
@@ -103,11 +108,6 @@ def register(sub) -> None:
     q = command(
         sub, "normal2height", run_normal2height,
         help="height map from a tangent-space normal map (Poisson)",
-        description="Integrate a tangent-space normal map into heights by a least-squares "
-                    "Poisson solve: DCT (free borders) or FFT (periodic, tileable). EXR/TIFF "
-                    "outputs hold heights in texels (mean 0); PNG outputs are stretched to "
-                    "the full range, which the summary prints. Warns when the map looks "
-                    "object-space or DirectX green (as normalkit map info would say).",
         inputs={"normal": "tangent-space normal map"},
         output="output height: .exr/.tif (float, texels) or .png (normalized)")
     shared(q, "directx", bits="output depth (default 32 for EXR/TIFF, 16 for PNG)")

@@ -7,6 +7,11 @@ from .common import command, shared
 
 
 def run(args) -> int:
+    """Examine a normal map's texels: share of non-unit vectors (before
+    renormalization), negative z, tangent or object space, a guess at DirectX vs OpenGL
+    green with a confidence, and 8-bit banding. An image that is not a normal map (a
+    photo, a colour texture) is reported as such; the exit code is 0 either way, 2 if
+    the file cannot be read."""
     import numpy as np
 
     from ..images.io import read_image
@@ -31,11 +36,6 @@ def register(sub) -> None:
     p = command(
         sub, "info", run,
         help="report on a normal map: unit length, z, DirectX/OpenGL, banding",
-        description="Examine a normal map's texels: share of non-unit vectors (before "
-                    "renormalization), negative z, tangent or object space, a guess at "
-                    "DirectX vs OpenGL green with a confidence, and 8-bit banding. An image "
-                    "that is not a normal map (a photo, a colour texture) is reported as such; "
-                    "the exit code is 0 either way, 2 if the file cannot be read.",
         inputs={"map": "normal map image"})
     shared(p, mask="examine only the texels where this image is non-zero (its alpha, or "
                    "first channel)")

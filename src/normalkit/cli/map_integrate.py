@@ -141,6 +141,12 @@ def _solver_options(args) -> None:
 
 
 def run_integrate(args) -> int:
+    """Integrate a camera-space normal map (OpenGL frame: +z toward the viewer) into
+    positive z-depth. Perspective (--K): depth up to scale, geometric mean 1 per
+    connected region; orthographic: up to offset, mean 0. fast: one
+    multigrid-preconditioned least-squares solve, smooth across depth jumps. bilateral:
+    bilateral normal integration (BiNI), keeps depth jumps, slower. Pixels outside the
+    mask are NaN."""
     import numpy as np
 
     from ..core.atomic import atomic_path, check_outputs
@@ -194,6 +200,11 @@ def run_integrate(args) -> int:
 
 
 def run_depth2normal(args) -> int:
+    """Normals of a z-depth map in the OpenGL camera frame (+z toward the viewer), from
+    back-projected points; one-sided differences where a neighbour is across a depth
+    jump, no normal where both are. The output's alpha channel marks pixels with a
+    normal. PNG depth is read as raw integers; zero, NaN and negative depth are empty
+    unless --mask is given."""
     import numpy as np
 
     from ..core.atomic import check_outputs
@@ -243,12 +254,6 @@ def register(sub) -> None:
     p = command(
         sub, "integrate", run_integrate,
         help="depth map from a camera-space normal map (normal integration)",
-        description="Integrate a camera-space normal map (OpenGL frame: +z toward the viewer) "
-                    "into positive z-depth. Perspective (--K): depth up to scale, geometric "
-                    "mean 1 per connected region; orthographic: up to offset, mean 0. "
-                    "fast: one multigrid-preconditioned least-squares solve, smooth across "
-                    "depth jumps. bilateral: bilateral normal integration (BiNI), keeps "
-                    "depth jumps, slower. Pixels outside the mask are NaN.",
         inputs={"normals": "camera-space normal map (.png, .exr, .tif)"},
         output="output depth: .exr, .tif or .npy (float32, NaN outside the mask)")
     _camera_args(p)
@@ -266,11 +271,6 @@ def register(sub) -> None:
     q = command(
         sub, "depth2normal", run_depth2normal,
         help="camera-space normal map from a depth map",
-        description="Normals of a z-depth map in the OpenGL camera frame (+z toward the "
-                    "viewer), from back-projected points; one-sided differences where a "
-                    "neighbour is across a depth jump, no normal where both are. The output's "
-                    "alpha channel marks pixels with a normal. PNG depth is read as raw "
-                    "integers; zero, NaN and negative depth are empty unless --mask is given.",
         inputs={"depth": "depth map (.exr, .tif, .npy, or gray .png)"},
         output="output normal map: .png (8/16-bit), .exr (32-bit) or .tif")
     _camera_args(q)

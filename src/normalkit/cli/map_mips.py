@@ -15,6 +15,10 @@ MAX_LEVELS = 16
 
 
 def run(args) -> int:
+    """Write every mip level of a normal map into a folder as STEM_mipK.EXT: a box
+    filter of the unit vectors over the level-0 texels, then normalized. --roughness
+    also writes STEM_roughness_mipK.EXT: perceptual (glTF/Blender) roughness from the
+    averaged normal's length, roughness = (base⁴ + 2(1 − r)/r)^¼ (Toksvig)."""
     import numpy as np
 
     from ..core.atomic import atomic_folder, check_outputs
@@ -67,11 +71,6 @@ def run(args) -> int:
 def register(sub) -> None:
     p = command(
         sub, "mips", run, help="mip chain with renormalized normals (+ Toksvig roughness)",
-        description="Write every mip level of a normal map into a folder as "
-                    "STEM_mipK.EXT: a box filter of the unit vectors over the level-0 texels, "
-                    "then normalized. --roughness also writes STEM_roughness_mipK.EXT: "
-                    "perceptual (glTF/Blender) roughness from the averaged normal's length, "
-                    "roughness = (base⁴ + 2(1 − r)/r)^¼ (Toksvig).",
         inputs={"map": "normal map (tangent or object space)"},
         output="output folder (created if needed)")
     shared(p, "bits", directx="input and outputs have DirectX (−Y) green")

@@ -16,6 +16,10 @@ def _positive_int(text: str) -> int:
 
 
 def run(args) -> int:
+    """Turn HIGH into a low-poly asset in OUTDIR: quadric decimation to --faces/--ratio,
+    xatlas UVs with seams at hard edges, a baked normal map (and base colour when HIGH
+    has vertex colours or a texture), exported as NAME.glb and NAME.obj + .mtl + PNGs,
+    with report.json. Nothing partial is left in OUTDIR on failure."""
     from ..assets.reduce import reduce
 
     result = reduce(args.high, args.output, faces=args.faces, ratio=args.ratio,
@@ -30,11 +34,6 @@ def run(args) -> int:
 def register(sub) -> None:
     r = command(
         sub, "reduce", run, help="decimate, unwrap, bake and export a game-ready low-poly",
-        description="Turn HIGH into a low-poly asset in OUTDIR: quadric decimation to "
-                    "--faces/--ratio, xatlas UVs with seams at hard edges, a baked normal "
-                    "map (and base colour when HIGH has vertex colours or a texture), "
-                    "exported as NAME.glb and NAME.obj + .mtl + PNGs, with report.json. "
-                    "Nothing partial is left in OUTDIR on failure.",
         inputs={"high": "high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)"},
         output="output folder (created if missing)", output_metavar="OUTDIR")
     target = r.add_mutually_exclusive_group(required=True)

@@ -170,6 +170,11 @@ def write_turntable(frames, out: Path) -> list[str]:
 
 
 def run(args) -> int:
+    """Render MESH from cameras on an orbit around it (framed automatically). Per view:
+    shaded RGB, camera- and world-space normals (8/16-bit PNG and EXR), z-depth (PNG and
+    EXR), mask, UV and triangle-id images; plus cameras.json (K and camera-to-world of
+    every view, OpenGL frame) and a turntable GIF (and MP4 when imageio-ffmpeg is
+    installed)."""
     import numpy as np
 
     from ..core.atomic import atomic_folder, atomic_path, check_outputs
@@ -269,11 +274,6 @@ def register(sub) -> None:
     r = command(
         sub, "render", run,
         help="render views of a mesh with its normal map (RGB, normals, depth, …)",
-        description="Render MESH from cameras on an orbit around it (framed automatically). "
-                    "Per view: shaded RGB, camera- and world-space normals (8/16-bit PNG and "
-                    "EXR), z-depth (PNG and EXR), mask, UV and triangle-id images; plus "
-                    "cameras.json (K and camera-to-world of every view, OpenGL frame) and a "
-                    "turntable GIF (and MP4 when imageio-ffmpeg is installed).",
         inputs={"mesh": "mesh (OBJ, PLY, STL, OFF, glTF/GLB); UVs needed for maps"},
         output="output folder (created if missing)")
     size_options(r, 1024, "image")

@@ -10,6 +10,8 @@ from .common import command, log, shared
 
 
 def run(args) -> int:
+    """Write MikkTSpace tangents: float32 (n_faces·3, 4) with columns tx, ty, tz, sign;
+    row 3i+k is face i, corner k."""
     import numpy as np
 
     from ..core.atomic import atomic_path, check_outputs
@@ -35,7 +37,5 @@ def run(args) -> int:
 
 def register(sub) -> None:
     t = command(sub, "tangents", run, help="MikkTSpace tangents of a mesh as .npy",
-                description="Write MikkTSpace tangents: float32 (n_faces·3, 4) with columns "
-                            "tx, ty, tz, sign; row 3i+k is face i, corner k.",
                 inputs={"mesh": "mesh with UVs"}, output="output .npy")
     shared(t, hard_angle="recompute normals, split at edges sharper than DEG")
