@@ -374,10 +374,10 @@ def _normal_png(normal_map, directx: bool, log, check: bool = True) -> bytes:
 def _guess_convention(texels) -> str | None:
     """"confidence 0.97" when :func:`normalkit.maps.validate.guess_space` finds a tangent-space
     map with DirectX green, confidently (≥ ``CONFIDENT``); else None."""
-    from ..maps.validate import CONFIDENT, guess_space
+    from ..maps.validate import guess_space
 
     info = guess_space(texels)
-    if info.convention == "DirectX" and info.convention_confidence >= CONFIDENT:
+    if info.looks_directx:
         return f"confidence {info.convention_confidence:.2f}"
     return None
 
@@ -551,7 +551,7 @@ def _read_texture(path: Path, label: str) -> np.ndarray:
 def _warn_obj_normal_map(texels: np.ndarray, path, log) -> None:
     """Warn when an OBJ's tangent-space normal map looks DirectX, object space, or not
     like a normal map: OBJ readers take it as it is, as OpenGL tangent space."""
-    from ..maps.validate import CONFIDENT, guess_space
+    from ..maps.validate import guess_space
 
     name = Path(path).name
     info = guess_space(texels)
@@ -561,7 +561,7 @@ def _warn_obj_normal_map(texels: np.ndarray, path, log) -> None:
         log(f"warning: normal map {name} looks object-space ({info.negative_z_fraction:.0%} of "
             "its vectors have negative z) but is bound as tangent space; give --space object "
             "(space='object') if it is one")
-    elif info.convention == "DirectX" and info.convention_confidence >= CONFIDENT:
+    elif info.looks_directx:
         log(f"warning: normal map {name}: its green channel looks DirectX (−Y, confidence "
             f"{info.convention_confidence:.2f}), but OBJ readers (Blender) expect OpenGL "
             "(+Y); flip it (normalkit map convert --flip-green) or export .glb --directx")

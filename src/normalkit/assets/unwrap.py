@@ -34,8 +34,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..core.errors import NormalkitError
+from ..core.limits import check_size
 from ..mesh.model import Mesh, _normalize, weld_positions
-from ..mesh.normals import corner_angles
+from ..mesh.normals import check_hard_angle, corner_angles
 
 #: First guess of the packed fraction of the atlas (charts + padding), refined by retries.
 START_UTILIZATION = 0.42
@@ -311,9 +312,6 @@ def unwrap(mesh: Mesh, *, size: int = 2048, hard_angle: float = 60.0,
 
     t0 = time.perf_counter()
     log = log or (lambda msg: None)
-    from ..core.limits import check_size
-    from ..mesh.normals import check_hard_angle
-
     size = check_size(size, "size")
     hard_angle = check_hard_angle(hard_angle)
     pad = default_padding(size) if padding is None else int(padding)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import NormalkitError
-from ..core.limits import check_memory
+from ..core.limits import MIN_SIZE, available_memory, check_memory, check_size
 from ..core.parallel import default_threads, map_threads
 from ..core.plural import count
 from ..core.progress import progress_bar
@@ -98,8 +98,6 @@ def _as_mesh(m, label: str) -> Mesh:
 
 
 def _check_size(size, width, height) -> tuple[int, int]:
-    from ..core.limits import check_size
-
     return (check_size(size if width is None else width, "texture width"),
             check_size(size if height is None else height, "texture height"))
 
@@ -131,8 +129,6 @@ def peak_bytes(width: int, height: int, color: bool = False) -> int:
 
 def _largest_fitting(width: int, height: int, color: bool) -> int:
     """The largest power-of-two square size whose bake fits in the available memory."""
-    from ..core.limits import MIN_SIZE, available_memory
-
     have = available_memory()
     size = 1 << max(int(max(width, height)).bit_length() - 1, 4)
     while size > MIN_SIZE and have is not None and peak_bytes(size, size, color) > have:

@@ -6,7 +6,7 @@ writes its outputs atomically and ends with a one-line summary. Bad input prints
 
 Commands live in ``normalkit.cli.<name>``, each with ``register(subparsers)``;
 add a module to ``COMMAND_MODULES`` to add a command. Options that several commands
-share are declared once in ``normalkit.cli.common``. ``demo_job`` is what ``make demo``
+share are declared once in ``normalkit.cli.common``. ``demo`` is also what ``make demo``
 runs.
 
 May import: every other subpackage (the top layer).

@@ -181,7 +181,7 @@ def run(args) -> int:
     from ..core.limits import check_memory
     from ..core.progress import progress_bar
     from ..mesh.io import load_mesh
-    from ..rendering.camera import _sample_offsets, orbit_angles, orbit_cameras
+    from ..rendering.camera import orbit_angles, orbit_cameras, pixel_sample_offsets
     from ..rendering.render import PASSES, Material, Renderer, peak_bytes
 
     t_start = time.perf_counter()
@@ -194,7 +194,7 @@ def run(args) -> int:
     if len(az) > MAX_VIEWS:
         raise NormalkitError(f"{len(az)} views is more than {MAX_VIEWS} (each writes "
                              f"{len(VIEW_FILES)} files); render fewer views per run")
-    _sample_offsets(args.samples)  # the renderer's own check, before any work
+    pixel_sample_offsets(args.samples)  # the renderer's own check, before any work
     width, height = width_height(args)
     check_memory(peak_bytes(width, height), f"a {width}×{height} render",
                  "render smaller images (--size)")

@@ -246,14 +246,14 @@ def normal_to_height(image, *, method: str = "dct", strength: float = 1.0,
 def _warn_space(n: np.ndarray, log) -> None:
     """Warn (through ``log``) when ``n`` looks object-space or DirectX (see
     :func:`normal_to_height`)."""
-    from .validate import CONFIDENT, guess_space
+    from .validate import guess_space
 
     info = guess_space(n)
     if info.kind == "object":
         log(f"warning: the normal map looks object-space ({info.negative_z_fraction:.0%} of "
             "its vectors have negative z), but heights come from a tangent-space map; convert "
             "it first (normalkit map to-tangent MESH MAP)")
-    elif info.convention == "DirectX" and info.convention_confidence >= CONFIDENT:
+    elif info.looks_directx:
         log(f"warning: the normal map's green looks DirectX (−Y, confidence "
             f"{info.convention_confidence:.2f}) as read, so the heights come out sheared; flip "
             "the green channel (add --directx, or drop it if given)")

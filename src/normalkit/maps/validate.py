@@ -351,6 +351,12 @@ class MapInfo:
     def is_normal_map(self) -> bool:
         return self.kind != "none"
 
+    @property
+    def looks_directx(self) -> bool:
+        """A confident DirectX (−Y green) verdict: worth a warning where OpenGL is
+        expected (``convention_confidence >= CONFIDENT``)."""
+        return self.convention == "DirectX" and self.convention_confidence >= CONFIDENT
+
     def __str__(self) -> str:
         depth = f"{self.bits}-bit" if self.bits != 32 else "32-bit float"
         if self.effective_bits != self.bits:

@@ -40,7 +40,7 @@ import numpy as np
 from ..core.errors import NormalkitError
 
 __all__ = ["CAMERAS_FORMAT", "Camera", "eye_inside", "load_cameras", "orbit_angles",
-           "orbit_cameras"]
+           "orbit_cameras", "pixel_sample_offsets"]
 
 #: Rays cast from a camera position by :func:`eye_inside`.
 INSIDE_RAYS = 64
@@ -82,8 +82,11 @@ def _frame(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
     return m
 
 
-def _sample_offsets(samples: int) -> np.ndarray:
-    """(S, 2) centres of a √S × √S grid of strata inside a pixel, in [0, 1)², row-major."""
+def pixel_sample_offsets(samples: int) -> np.ndarray:
+    """(S, 2) centres of a √S × √S grid of strata inside a pixel, in [0, 1)², row-major.
+
+    Raises NormalkitError unless ``samples`` is a positive perfect square: the one check
+    of a shading sample count, which commands also call before any work."""
     if isinstance(samples, bool) or int(samples) != samples or samples < 1:
         raise NormalkitError(f"samples must be a positive perfect square, got {samples!r}")
     s = math.isqrt(int(samples))
@@ -333,7 +336,7 @@ class Camera:
 
         Cost: 28·N bytes of output; see :func:`normalkit.rendering.render.render` for tiled use.
         """
-        o, d, pix = self._pixel_rays((0, self.height), _sample_offsets(samples))
+        o, d, pix = self._pixel_rays((0, self.height), pixel_sample_offsets(samples))
         d = d / np.linalg.norm(d, axis=1, keepdims=True)
         return o, d.astype(np.float32), pix
 

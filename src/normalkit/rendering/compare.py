@@ -290,13 +290,13 @@ def _check_args(space, views, size, samples, heat_max):
     if space not in SPACES:
         raise NormalkitError(f"space must be one of {SPACES}, got {space!r}")
     from ..core.limits import check_memory, check_size
-    from .camera import _sample_offsets
+    from .camera import pixel_sample_offsets
     from .render import peak_bytes as render_peak_bytes
 
     if isinstance(views, bool) or not isinstance(views, int | np.integer) or views < 1:
         raise NormalkitError(f"views must be an integer ≥ 1, got {views!r}")
     size = check_size(size, "size")
-    _sample_offsets(samples)  # the renderer's check: a perfect square
+    pixel_sample_offsets(samples)  # the renderer's check: a perfect square
     check_memory(render_peak_bytes(size, size), f"{size}×{size} renders",
                  "render smaller images (--size)")
     if heat_max is not None and not (heat_max > 0 and math.isfinite(heat_max)):

@@ -66,7 +66,7 @@ from ..core.parallel import map_threads
 from ..core.progress import progress_bar
 from ..mesh.model import Mesh, interpolate_corners
 from ..mesh.tspace import dot, tangent_to_world, unit
-from .camera import Camera, _sample_offsets, eye_inside
+from .camera import Camera, eye_inside, pixel_sample_offsets
 
 __all__ = [
     "PASSES", "ALL_PASSES", "DirectionalLight", "PointLight", "AmbientLight", "HemisphereLight",
@@ -514,7 +514,7 @@ class Renderer:
         unknown = [p for p in passes if p not in ALL_PASSES]
         if unknown or not passes:
             raise NormalkitError(f"unknown or no passes {unknown}; choose from {ALL_PASSES}")
-        offsets = _sample_offsets(samples)
+        offsets = pixel_sample_offsets(samples)
         check_memory(peak_bytes(camera.width, camera.height),
                      f"a {camera.width}×{camera.height} render", "render smaller images")
         material = (material or Material()).validate()
