@@ -420,8 +420,8 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
            max_depth: float, acc, hits, sampled, tile):
     """Cast one ray per sample of a tile and shade the hits into the tile's part
     ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits`` and ``sampled``
-    (:func:`bake_kernels.shade_tile`). Returns Embree's :class:`~normalkit.baking.rays.Hits`
-    and the miss count.
+    (:func:`normalkit.baking.kernels.shade_tile`). Returns Embree's
+    :class:`~normalkit.baking.rays.Hits` and the miss count.
     """
     n = len(ts.face)
     origins = np.empty((n, 3), np.float32)

@@ -47,7 +47,7 @@ reach the same outcome in vectorized rounds (see :func:`_resolve_any_groups`). O
 the meshes we tested, up to 94% group-with-any triangles in shuffled face orders,
 the signs and tangents are bit-identical to Blender's.
 
-Only triangles are handled: quads are triangulated on load (mesh_io), so Blender's
+Only triangles are handled: quads are triangulated on load (mesh.io), so Blender's
 quad rules (shortest UV diagonal, one-degenerate-half quads) never apply to our data.
 Compare with Blender on triangulated meshes.
 
