@@ -1,0 +1,243 @@
+"""Shape from normals: deform the visual hull until its normals explain the normal maps.
+
+Each round casts every mask pixel of every view at the current mesh (Embree). A face
+collects the normals its pixels see, weighted toward head-on views, into one target
+normal. Every vertex then moves along its own normal by d_i, found by one sparse
+least-squares solve over all vertices:
+
+* normal rows: every edge (a, b) of a seen face f becomes perpendicular to its target
+  T_f: T_f · ((x_a + d_a N_a) − (x_b + d_b N_b)) = 0. This integrates the normals over
+  the mesh, so it carves concavities that no silhouette shows;
+* silhouette rows: a vertex on the mesh's contour in a view moves so that it projects
+  onto the mask's contour (d_i = −signed distance, in world units at its depth);
+* smoothness on d over edges, and a small damping.
+
+After each round the vertices are pulled back inside the hull (the true surface lies
+inside every silhouette cone) and relaxed tangentially (triangle quality, no drift of the
+surface). Topology is the hull's: the mesh stays closed and consistently oriented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..baking.rays import RayCaster
+from ..mesh.model import Mesh
+from .hull import Hull
+from .views import View
+
+__all__ = ["RefineInfo", "refine"]
+
+RELAX = 0.5
+CLAMP = True
+
+
+@dataclass
+class RefineInfo:
+    rounds: int
+    faces: int
+    seen_faces: float
+    residual_deg: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"rounds": self.rounds, "faces": self.faces, "seen_faces": self.seen_faces,
+                "median_residual_deg": self.residual_deg}
+
+
+def _vertex_normals(p: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fn = np.cross(p[f[:, 1]] - p[f[:, 0]], p[f[:, 2]] - p[f[:, 0]])  # area-weighted
+    vn = np.zeros_like(p)
+    for k in range(3):
+        np.add.at(vn, f[:, k], fn)
+    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-30)
+    fu = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
+    return vn, fu
+
+
+def _edges(f: np.ndarray) -> np.ndarray:
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    e.sort(axis=1)
+    return np.unique(e, axis=0)
+
+
+def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np.ndarray,
+                  power: float):
+    """Σ w·n over the pixels that hit each face, Σ w, and the per-pixel angle residuals."""
+    acc = np.zeros((n_faces, 3))
+    wsum = np.zeros(n_faces)
+    residuals = []
+    for v in views:
+        o, d, pix = v.camera.rays()
+        m = v.mask.reshape(-1)[pix]
+        o, d, pix = o[m], d[m], pix[m]
+        hits = caster.intersect(o, d, np.full(len(o), np.inf, np.float32))
+        ok = hits.prim >= 0
+        prim = hits.prim[ok].astype(np.int64)
+        n = v.normals.reshape(-1, 3)[pix[ok]].astype(np.float64)
+        facing = -np.einsum("ij,ij->i", d[ok], n)
+        w = np.clip(facing, 0.0, 1.0) ** power
+        good = np.linalg.norm(n, axis=1) > 0.5
+        w = np.where(good, w, 0.0)
+        np.add.at(acc, prim, n * w[:, None])
+        np.add.at(wsum, prim, w)
+        cos = np.clip(np.einsum("ij,ij->i", face_n[prim], n), -1, 1)
+        residuals.append(np.degrees(np.arccos(cos[good])))
+    return acc, wsum, np.concatenate(residuals) if residuals else np.zeros(0)
+
+
+def _silhouette_rows(views: list[View], hull: Hull, p: np.ndarray, f: np.ndarray,
+                     fn: np.ndarray, near_px: float):
+    """(vertex, target displacement) pairs for the contour vertices of every view.
+
+    A vertex is on a view's contour generator when its faces face both toward and away
+    from the camera. Moving it along its normal (perpendicular to the ray there) moves
+    its projection across the contour, so the target is minus its signed distance to the
+    mask's contour, in world units at its depth. Contour vertices that project well inside
+    the mask are occluding contours in front of the object, not its outline: skipped.
+    """
+    rows_v, rows_t = [], []
+    centres = p[f].mean(axis=1)
+    for v, fld in zip(views, hull.fields, strict=True):
+        cam = v.camera
+        ray = (np.broadcast_to(cam.forward, centres.shape) if cam.orthographic
+               else centres - cam.position)
+        front = (np.einsum("ij,ij->i", fn, ray) < 0).astype(np.int8)
+        lo = np.ones(len(p), np.int8)
+        hi = np.zeros(len(p), np.int8)
+        for k in range(3):
+            np.minimum.at(lo, f[:, k], front)
+            np.maximum.at(hi, f[:, k], front)
+        idx = np.flatnonzero(lo != hi)
+        if len(idx) == 0:
+            continue
+        s_px = fld.pixels(p[idx])
+        # Only a contour that has shrunk inside the mask is pulled back out: one on the
+        # mask's contour may still slide along its ray (the hull clamp keeps it inside).
+        idx = idx[(s_px > -near_px) & (s_px < -0.5)]
+        rows_v.append(idx)
+        rows_t.append(-fld.world(p[idx]))
+    if not rows_v:
+        return np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(rows_v), np.concatenate(rows_t)
+
+
+def _relax(p: np.ndarray, vn: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
+    """Move vertices toward their neighbours' centroid within their tangent plane."""
+    nv = len(p)
+    s = np.zeros_like(p)
+    c = np.zeros(nv)
+    for a, b in ((0, 1), (1, 0)):
+        np.add.at(s, edges[:, a], p[edges[:, b]])
+        np.add.at(c, edges[:, a], 1.0)
+    delta = s / np.maximum(c, 1)[:, None] - p
+    delta -= np.einsum("ij,ij->i", delta, vn)[:, None] * vn
+    return p + amount * delta
+
+
+def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 8,
+           smooth: float = 0.05, silhouette: float = 1.0, power: float = 2.0,
+           progress=None, log=None) -> tuple[Mesh, RefineInfo]:
+    """Deform ``hull.mesh`` (decimated to about ``faces`` triangles) to fit the views' normals.
+
+    Parameters
+    ----------
+    hull : Hull
+    views : list of View
+    faces : int
+        Working resolution of the refined mesh.
+    rounds : int
+        Ray-cast / solve rounds.
+    smooth, silhouette : float
+        Weights of the smoothness and silhouette rows relative to the normal rows.
+    power : float
+        Head-on preference: a pixel's weight is cos(angle to the view)^power.
+    progress : callable, optional
+        Called once per round.
+
+    Returns
+    -------
+    mesh : Mesh, closed, outward-oriented
+    info : RefineInfo
+    """
+    from scipy.sparse import coo_matrix, diags
+    from scipy.sparse.linalg import spsolve
+
+    from ..assets.decimate import decimate
+
+    mesh = hull.mesh
+    if mesh.n_faces > faces:
+        mesh, _ = decimate(mesh, faces=faces)
+    p = mesh.positions.copy()
+    f = mesh.faces
+    nv, nf = len(p), len(f)
+    edges = _edges(f)
+    step_cap = 3.0 * hull.voxel
+    residual_log = []
+    seen = 0.0
+    for _ in range(rounds):
+        vn, fn = _vertex_normals(p, f)
+        caster = RayCaster(p, f)
+        acc, wsum, res = _face_targets(views, caster, nf, fn, power)
+        residual_log.append(float(np.median(res)) if len(res) else float("nan"))
+        has = wsum > 1e-6
+        seen = float(has.mean())
+        target = np.zeros((nf, 3))
+        target[has] = acc[has] / np.linalg.norm(acc[has], axis=1, keepdims=True)
+        # Weight: evidence per face, capped so that large faces don't dominate.
+        wf = np.sqrt(np.minimum(wsum / max(np.median(wsum[has]), 1e-12), 4.0))
+        fi = np.flatnonzero(has)
+        rows, cols, vals, rhs = [], [], [], []
+        r0 = 0
+        for a, b in ((0, 1), (1, 2), (2, 0)):
+            va, vb = f[fi, a], f[fi, b]
+            t = target[fi]
+            w = wf[fi]
+            ridx = r0 + np.arange(len(fi))
+            rows += [ridx, ridx]
+            cols += [va, vb]
+            vals += [w * np.einsum("ij,ij->i", t, vn[va]), -w * np.einsum("ij,ij->i", t, vn[vb])]
+            rhs.append(-w * np.einsum("ij,ij->i", t, p[va] - p[vb]))
+            r0 += len(fi)
+        sv, st = _silhouette_rows(views, hull, p, f, fn, near_px=2.0)
+        if len(sv):
+            ws = np.sqrt(silhouette)
+            ridx = r0 + np.arange(len(sv))
+            rows.append(ridx)
+            cols.append(sv)
+            vals.append(np.full(len(sv), ws))
+            rhs.append(ws * st)
+            r0 += len(sv)
+        a_mat = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                           shape=(r0, nv)).tocsr()
+        b_vec = np.concatenate(rhs)
+        # Smoothness over edges (graph Laplacian of d) and damping.
+        e0, e1 = edges[:, 0], edges[:, 1]
+        ones = np.ones(len(edges))
+        lap = coo_matrix((np.concatenate([ones, ones, -ones, -ones]),
+                          (np.concatenate([e0, e1, e0, e1]), np.concatenate([e0, e1, e1, e0]))),
+                         shape=(nv, nv)).tocsr()
+        base = a_mat.T @ a_mat + smooth * lap + diags(np.full(nv, 1e-4))
+        rhs_vec = a_mat.T @ b_vec
+        d = spsolve(base.tocsc(), rhs_vec)
+        # The hull as an active set: vertices the solve moved outside it get rows that hold
+        # them on its surface, and the solve runs again, so the correction spreads smoothly.
+        out = hull.distance(p + d[:, None] * vn)
+        over = out > 0.1 * hull.voxel
+        if over.any():
+            wh = np.zeros(nv)
+            wh[over] = 1.0
+            d = spsolve((base + diags(wh)).tocsc(), rhs_vec + wh * (d - out))
+        d = np.clip(d, -step_cap, step_cap)
+        p = p + d[:, None] * vn
+        if CLAMP:
+            out = hull.distance(p)
+            p = p - np.maximum(out, 0.0)[:, None] * vn
+        vn, _ = _vertex_normals(p, f)
+        p = _relax(p, vn, edges, RELAX)
+        if progress:
+            progress()
+    refined = Mesh(positions=p, faces=f.copy(), name="refined")
+    return refined, RefineInfo(rounds=rounds, faces=nf, seen_faces=seen,
+                               residual_deg=residual_log)
