@@ -82,7 +82,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     views : path or list of View
         A views folder (``cameras.json``, as ``normalkit render`` writes it), a
         ``cameras.json`` or ``transforms.json`` path, or
-        :class:`~normalkit.reconstruct.views.View` objects.
+        :class:`~normalkit.reconstruction.views.View` objects.
     faces : int
         Triangles of the output mesh.
     texture : int
@@ -112,7 +112,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     Raises
     ------
     NormalkitError
-        Bad views (see :func:`~normalkit.reconstruct.views.load_views`), masks without a
+        Bad views (see :func:`~normalkit.reconstruction.views.load_views`), masks without a
         common volume, or bad parameters.
     """
     from ..assets.decimate import decimate

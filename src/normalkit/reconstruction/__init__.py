@@ -1,9 +1,9 @@
 """Reconstruction: posed multi-view RGB + normal maps → a textured mesh with a normal texture.
 
-The pipeline (:func:`normalkit.reconstruct.pipeline.reconstruct`):
+The pipeline (:func:`normalkit.reconstruction.pipeline.reconstruct`):
 
 1. ``views``: every input layout is read at the boundary into one in-memory form, a list
-   of :class:`~normalkit.reconstruct.views.View` (camera, linear RGB, world-space unit
+   of :class:`~normalkit.reconstruction.views.View` (camera, linear RGB, world-space unit
    normals, boolean mask). normalkit's views folder (``cameras.json``, as ``normalkit
    render`` writes it) and NeRF-style ``transforms.json`` are read.
 2. ``hull``: the visual hull of the masks, as a smooth signed-distance grid, its largest

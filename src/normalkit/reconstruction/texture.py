@@ -33,7 +33,7 @@ def project_colors(mesh: Mesh, views: list[View], size: int, *, power: float = 4
 
     Returns a dict: ``image`` (size, size, 4) uint8 sRGB RGBA, ``coverage`` (size, size)
     bool (texels on the mesh), ``seen`` the fraction of those that some view saw.
-    ``fields``: the views' :class:`~normalkit.reconstruct.hull.SilhouetteField`, reused.
+    ``fields``: the views' :class:`~normalkit.reconstruction.hull.SilhouetteField`, reused.
     """
     from scipy.spatial import cKDTree
 

@@ -1,4 +1,4 @@
-"""normalkit.reconstruct.views: every input layout read into the same posed views.
+"""normalkit.reconstruction.views: every input layout read into the same posed views.
 
 The reference is a real ``normalkit render`` of a unit sphere (6 views, 64²): its
 normal_world files are the truth for the world normals that load_views derives from the
@@ -26,7 +26,7 @@ from normalkit.images.io import read_image, write_image
 from normalkit.maps.encode import decode_normals
 from normalkit.mesh.io import save_obj
 from normalkit.mesh.model import Mesh
-from normalkit.reconstruct.views import View, check_views, load_views
+from normalkit.reconstruction.views import View, check_views, load_views
 from normalkit.rendering.camera import Camera, load_cameras
 from normalkit.rendering.render import srgb_to_linear
 

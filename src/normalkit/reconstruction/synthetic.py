@@ -1,6 +1,6 @@
 """Posed views of a known mesh, rendered in memory: inputs for tests, benchmarks and the demo.
 
-:func:`render_views` gives exactly what :func:`normalkit.reconstruct.views.load_views`
+:func:`render_views` gives exactly what :func:`normalkit.reconstruction.views.load_views`
 reads back from a folder that ``normalkit render`` wrote (world-space normals, masks,
 linear RGB), without the files. :func:`mvdiffusion_cameras` is the six-view layout of
 Zero123++ v1.2 and MeshFormer.
