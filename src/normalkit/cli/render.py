@@ -40,7 +40,9 @@ CONVENTIONS = {
     "triangle": "triangle index + 1 packed into RGB, 0 = background: 8-bit files hold "
                 "R*65536 + G*256 + B; 16-bit files (meshes of 2^24 triangles or more) hold "
                 "R*2^32 + G*2^16 + B",
-    "rgb": "8-bit sRGB RGBA, straight alpha = fraction of the pixel's samples that hit",
+    "rgb": "8-bit sRGB RGBA, straight alpha = fraction of the pixel's samples that hit; "
+           "shaded by the model named in 'shading' ('unlit': the base colour alone, no "
+           "lights); base colour = vertex colours x base-colour texture (glTF)",
 }
 
 
@@ -174,7 +176,11 @@ def run(args) -> int:
     shaded RGB, camera- and world-space normals (8/16-bit PNG and EXR), z-depth (PNG and
     EXR), mask, UV and triangle-id images; plus cameras.json (K and camera-to-world of
     every view, OpenGL frame) and a turntable GIF (and MP4 when imageio-ffmpeg is
-    installed)."""
+    installed). The surface colour is the mesh's own, as glTF defines it: vertex colours
+    (PLY, OBJ, glTF COLOR_0) times its base-colour texture (or --color instead of that
+    texture); --base-color only for a mesh with neither. --shading unlit renders that
+    colour alone, without lights: an albedo view to compare a reconstructed colour
+    texture with."""
     import numpy as np
 
     from ..core.atomic import atomic_folder, atomic_path, check_outputs
@@ -254,6 +260,7 @@ def run(args) -> int:
             "normal_map": Path(args.normal_map).name if args.normal_map else None,
             "space": args.space if args.normal_map else None,
             "directx": bool(args.directx),
+            "shading": args.shading,
             "conventions": CONVENTIONS,
             "turntable": extra,
             "views": views,
@@ -281,7 +288,8 @@ def register(sub) -> None:
            directx="the map's green channel is DirectX (flipped)",
            samples="rays per pixel for the RGB view, a perfect square (default 4)")
     r.add_argument("--normal-map", help="normal map image (PNG 8/16-bit, EXR, TIFF)")
-    r.add_argument("--color", help="base-colour texture (8/16-bit sRGB, or float linear)")
+    r.add_argument("--color", help="base-colour texture (8/16-bit sRGB, or float linear); "
+                                   "replaces the mesh's own texture, times its vertex colours")
     cams = r.add_argument_group("cameras")
     cams.add_argument("--views", type=int,
                       help="number of views evenly spaced in azimuth, at most 1000 (default 8)")
@@ -300,8 +308,13 @@ def register(sub) -> None:
                       help="orbit axis and screen up (default 0 0 1; use 0 1 0 for Y-up "
                            "files)")
     look = r.add_argument_group("shading")
-    look.add_argument("--shading", choices=("ggx", "blinn-phong", "lambert"), default="ggx",
-                      help="specular model (default ggx)")
+    # rendering.render.MODELS, spelled out: the CLI imports no NumPy until a command runs
+    look.add_argument("--shading", choices=("ggx", "blinn-phong", "lambert", "unlit"),
+                      default="ggx",
+                      help="shading model (default ggx); lambert: diffuse only; unlit: the "
+                           "base colour itself, no lights (albedo)")
     look.add_argument("--roughness", type=float, default=0.45, help="0-1 (default 0.45)")
     look.add_argument("--base-color", type=float, nargs=3, default=(0.7, 0.7, 0.7),
-                      metavar=("R", "G", "B"), help="linear base colour (default 0.7 0.7 0.7)")
+                      metavar=("R", "G", "B"),
+                      help="linear base colour of a mesh without vertex colours or texture "
+                           "(default 0.7 0.7 0.7)")

@@ -19,8 +19,14 @@ Frames and encodings (CONVENTIONS.md)
   decoded per texel (:func:`normalkit.maps.encode.decode_normals`) and then filtered; the
   shader's final normalization makes the per-texel normalization irrelevant up to the
   filter weights (differences ≪ 0.01° for encoded unit vectors).
-* Base-colour textures in 8/16-bit files are sRGB and converted to linear before filtering;
-  float textures are taken as linear. Output RGB is linear radiance converted to sRGB.
+* Base colour, as glTF defines it: (corner colours, barycentrically interpolated, or white
+  when the mesh has none) × (texture at the hit's UV: the ``color_map`` argument, else the
+  mesh's ``base_color_texture``, or white when there is neither); ``material.base_color``
+  only when the mesh has no corner colours and no texture applies. Corner colours
+  (``Mesh.colors``) are linear; base-colour textures in 8/16-bit files (and
+  ``Mesh.base_color_texture``) are sRGB and converted to linear per texel before filtering
+  (as :mod:`normalkit.baking.bake` samples them); float textures are taken as linear. Alpha
+  is ignored: surfaces are opaque. Output RGB is linear radiance converted to sRGB.
 * Passes (all (H, W, …), row 0 at the top):
 
   - ``rgb`` float32 (H, W, 3): shaded colour, sRGB-encoded in [0, 1], over black
@@ -49,6 +55,8 @@ in world coordinates (``space="world"``). Radiance leaving a surface point is
 Σ_lights (ρ(1−m)/π + F·D·V)·E·max(n·l, 0) + ambient terms, with E the light's irradiance
 (colour × intensity, divided by distance² for point lights), ρ the base colour, m metallic,
 and GGX (default, Smith height-correlated V, Schlick F) or normalized Blinn-Phong specular.
+The "unlit" model returns the base colour itself (rgb = linear_to_srgb(ρ)), with no light
+and no normal involved: the albedo pass that a reconstructed colour texture is compared to.
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ from ..core.errors import NormalkitError
 from ..core.limits import check_memory
 from ..core.parallel import map_threads
 from ..core.progress import progress_bar
-from ..mesh.model import Mesh, interpolate_corners
+from ..mesh.model import Mesh, interpolate_corners, srgb_lut
 from ..mesh.tspace import dot, tangent_to_world, unit
 from .camera import Camera, eye_inside, pixel_sample_offsets
 
@@ -79,7 +87,7 @@ PASSES = ("rgb", "normal_world", "normal_camera", "depth", "mask", "uv", "triang
 #: Every pass name :func:`render` knows.
 ALL_PASSES = PASSES + ("alpha",)
 SPACES = ("tangent", "object")
-MODELS = ("ggx", "blinn-phong", "lambert")
+MODELS = ("ggx", "blinn-phong", "lambert", "unlit")
 TILE_RAYS = 1 << 16  # rays per tile: bounds the per-thread working set (~30 MB)
 _GEOMETRIC = frozenset(ALL_PASSES) - {"rgb", "alpha"}
 
@@ -154,11 +162,13 @@ class HemisphereLight:
 class Material:
     """Surface reflectance.
 
-    base_color : linear RGB albedo; a ``color_map`` replaces it.
+    base_color : linear RGB albedo, used only for a mesh without colour: corner colours,
+        a ``color_map`` or the mesh's own texture replace it (module docstring).
     roughness : 0–1, perceptual (GGX α = roughness²; Blinn-Phong exponent 2/α² − 2).
     metallic : 0–1; dielectric F0 = 0.08·specular, metal F0 = base colour.
     specular : 0–1, dielectric reflectance scale (0.5 → F0 = 0.04).
-    model : "ggx" (default), "blinn-phong", or "lambert" (no specular).
+    model : "ggx" (default), "blinn-phong", "lambert" (no specular), or "unlit" (the base
+        colour itself; lights, normals and the other fields play no part).
     """
 
     base_color: tuple = (0.7, 0.7, 0.7)
@@ -219,6 +229,17 @@ def _as_mesh(mesh) -> Mesh:
 
         return load_mesh(mesh)
     raise NormalkitError(f"mesh: expected a Mesh or a path, got {type(mesh).__name__}")
+
+
+def _linear_rgb(img: np.ndarray, label: str) -> np.ndarray:
+    """(H, W, 3) base-colour texels → linear float32: uint8/uint16 are sRGB (decoded by the
+    table the baker uses, :func:`normalkit.mesh.model.srgb_lut`), floats linear."""
+    if img.dtype in (np.uint8, np.uint16):
+        return srgb_lut(img.dtype)[img]
+    if img.dtype.kind == "f":
+        return img.astype(np.float32)
+    raise NormalkitError(f"{label}: unsupported dtype {img.dtype}; "
+                         "give uint8/uint16 (sRGB) or float (linear) texels")
 
 
 def _as_image(img, label: str) -> np.ndarray:
@@ -317,12 +338,14 @@ class _Hits:
 
 @dataclass
 class _Frame:
-    """What shading needs per hit: shading normal (world), unit view vector, UV, position."""
+    """What shading needs per hit: shading normal (world), unit view vector, UV, linear
+    corner colour (3, n) (None for a mesh without colours), position."""
 
     normal: np.ndarray
     view: np.ndarray
     uv: np.ndarray | None
     hits: _Hits
+    color: np.ndarray | None = None
 
 
 #: Peak memory of one view, measured (spot, all passes, 4 spp: 0.29 GB at 512², 0.43 at
@@ -347,7 +370,8 @@ class Renderer:
 
     Cost: the Embree BVH (~1 s per million triangles), MikkTSpace tangents for a
     tangent-space map (~3 s per million triangles), and about 110 bytes per triangle of
-    packed corner data (normals, UVs, tangents) plus 12 bytes per texel of each texture.
+    packed corner data (normals, UVs, tangents; 36 more for corner colours) plus 12 bytes
+    per texel of each texture.
     """
 
     def __init__(self, mesh, *, normal_map=None, space: str = "tangent", directx: bool = False,
@@ -368,7 +392,12 @@ class Renderer:
         self.log = log or (lambda msg: None)
 
         self.normal_map = self.color_map = None
-        if normal_map is not None or color_map is not None:
+        mesh_texture = mesh.base_color_texture if color_map is None else None
+        if mesh_texture is not None and mesh.uvs is None:
+            self.log(f"{mesh.name}: the mesh has a base-colour texture but no UVs; "
+                     "the texture is not used")
+            mesh_texture = None
+        if normal_map is not None or color_map is not None or mesh_texture is not None:
             what = "a normal map" if normal_map is not None else "a color map"
             if mesh.uvs is None:
                 raise NormalkitError(
@@ -382,15 +411,11 @@ class Renderer:
             img = _as_image(normal_map, "normal map")
             self.normal_map = _Texture(decode_normals(img, directx=directx))
         if color_map is not None:
-            img = _as_image(color_map, "color map")[..., :3]
-            if img.dtype in (np.uint8, np.uint16):
-                lin = srgb_to_linear(img.astype(np.float32) / np.float32(np.iinfo(img.dtype).max))
-            elif img.dtype.kind == "f":
-                lin = img.astype(np.float32)
-            else:
-                raise NormalkitError(f"color map: unsupported dtype {img.dtype}; "
-                                     "give uint8/uint16 (sRGB) or float (linear) texels")
-            self.color_map = _Texture(lin)
+            self.color_map = _Texture(_linear_rgb(_as_image(color_map, "color map")[..., :3],
+                                                  "color map"))
+        elif mesh_texture is not None:
+            self.color_map = _Texture(_linear_rgb(mesh_texture[..., :3],
+                                                  f"{mesh.name}: base_color_texture"))
 
         self.caster = RayCaster(mesh.positions, mesh.faces)
         fn = mesh.face_normals()
@@ -405,15 +430,19 @@ class Renderer:
 
     def _pack(self, map_space, tangents=None) -> _Corners:
         """The corner table a configuration needs: tangent map → normal, UV, tangent+sign;
-        object map → UV; no map → normal (+ UV when the mesh has UVs)."""
+        object map → UV; no map → normal (+ UV when the mesh has UVs); each + linear RGB
+        when the mesh has corner colours."""
         m = self.mesh
         if map_space == "tangent":
-            return _Corners({"n": m.normals, "uv": m.uvs, "t": tangents})
-        if map_space == "object":
-            return _Corners({"uv": m.uvs})
-        parts = {"n": m.normals}
-        if m.uvs is not None:
-            parts["uv"] = m.uvs
+            parts = {"n": m.normals, "uv": m.uvs, "t": tangents}
+        elif map_space == "object":
+            parts = {"uv": m.uvs}
+        else:
+            parts = {"n": m.normals}
+            if m.uvs is not None:
+                parts["uv"] = m.uvs
+        if m.colors is not None:
+            parts["c"] = m.colors[..., :3]
         return _Corners(parts)
 
     # ----------------------------------------------------------------------------------
@@ -441,14 +470,24 @@ class Renderer:
         view = -unit(h.direction)
         ng = np.take(self._ng, h.face, axis=0).T
         n *= np.where(dot(ng, view) < 0, np.float32(-1.0), np.float32(1.0))
-        return _Frame(normal=n, view=view, uv=uv, hits=h)
+        return _Frame(normal=n, view=view, uv=uv, hits=h, color=a.get("c"))
+
+    def _base_color(self, fr: _Frame, material: Material) -> np.ndarray:
+        """(3, n) linear base colour, or (3, 1) ``material.base_color`` for a colourless mesh:
+        corner colours × texture (each white when absent), as glTF defines it."""
+        base = fr.color
+        if self.color_map is not None and fr.uv is not None:
+            tex = self.color_map.sample(fr.uv)
+            base = tex if base is None else base * tex
+        if base is None:
+            base = np.asarray(material.base_color, np.float32)[:, None]
+        return base
 
     def _radiance(self, fr: _Frame, lights, material: Material) -> np.ndarray:
         """(3, n) linear radiance toward the camera."""
-        if self.color_map is not None and fr.uv is not None:
-            base = self.color_map.sample(fr.uv)
-        else:
-            base = np.asarray(material.base_color, np.float32)[:, None]
+        base = self._base_color(fr, material)
+        if material.model == "unlit":
+            return np.ascontiguousarray(np.broadcast_to(base, fr.view.shape), np.float32)
         n, v = fr.normal, fr.view
         metal = np.float32(material.metallic)
         diffuse = base * (np.float32(1.0) - metal) * np.float32(1 / math.pi)
@@ -679,7 +718,9 @@ def render(mesh, camera: Camera, *, normal_map=None, space: str = "tangent",
     ----------
     mesh : Mesh or path
         Triangles with per-corner normals (a mesh without them gets smooth normals, and
-        ``log`` says so) and, for textures, per-corner UVs.
+        ``log`` says so) and, for textures, per-corner UVs. Its own colour is the surface
+        colour: per-corner linear ``colors`` × ``base_color_texture`` (sRGB, sampled at the
+        UVs; ignored, with a ``log`` line, on a mesh without UVs), as glTF defines it.
     camera : Camera
         Pinhole or orthographic (:mod:`normalkit.rendering.camera`).
     normal_map : (H, W, 3|4) array or image path, optional
@@ -689,12 +730,15 @@ def render(mesh, camera: Camera, *, normal_map=None, space: str = "tangent",
     directx : bool
         The map's green channel is DirectX (flipped).
     color_map : (H, W, 3|4) array or image path, optional
-        Base colour: 8/16-bit texels are sRGB, float texels linear. Replaces
-        ``material.base_color``.
+        Base-colour texture: 8/16-bit texels are sRGB, float texels linear; alpha is
+        ignored. Replaces the mesh's ``base_color_texture`` (and multiplies its corner
+        colours, if any).
     lights : list of lights, optional
         Default :func:`default_lights` (a camera-relative rig).
     material : Material, optional
-        Default ``Material()``: grey, GGX, roughness 0.45.
+        Default ``Material()``: GGX, roughness 0.45, and grey where the mesh has no colour
+        of its own (``base_color`` applies only then). ``model="unlit"`` renders the base
+        colour alone (no lights).
     samples : int
         Shading rays per pixel, a perfect square (stratified √S×√S grid) for antialiased
         RGB; geometric passes always use the pixel-centre ray.
