@@ -14,7 +14,8 @@ one domain subpackage (see the README's Architecture section):
 - ``normalkit.assets``: :func:`reduce`, :func:`decimate`, :func:`unwrap`,
   :func:`export_glb`, :func:`export_obj`
 - ``normalkit.rendering``: :class:`Camera`, :func:`orbit_cameras`, :func:`load_cameras`,
-  :func:`render`, :class:`Renderer`, :func:`shading_cost`, :func:`compare`
+  :func:`render`, :class:`Renderer`, :func:`shading_cost`, :func:`compare`,
+  :func:`mesh_metrics`
 
 Subpackages have noun names (``baking``, ``rendering``), so no module ever shadows a
 function of the same name here.
@@ -62,6 +63,7 @@ _EXPORTS = {
     "Renderer": "normalkit.rendering.render",
     "shading_cost": "normalkit.rendering.render",
     "compare": "normalkit.rendering.compare",
+    "mesh_metrics": "normalkit.rendering.mesh_metrics",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "compare",
     "render",
     "reduce",
+    "metrics",
 )
 
 
