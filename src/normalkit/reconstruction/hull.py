@@ -100,6 +100,7 @@ class Hull:
     voxel: float
     values: np.ndarray
     fields: list
+    _gradient: np.ndarray | None = None
 
     def distance(self, points: np.ndarray) -> np.ndarray:
         """Signed distance of world points to the hull (positive outside), trilinear."""
@@ -107,6 +108,25 @@ class Hull:
 
         idx = ((np.asarray(points) - self.origin) / self.voxel).T
         return map_coordinates(self.values, idx, order=1, mode="nearest")
+
+    def pull_inside(self, points: np.ndarray, steps: int = 4) -> np.ndarray:
+        """Move points outside the hull onto it, down the distance field's gradient."""
+        from scipy.ndimage import map_coordinates
+
+        if self._gradient is None:
+            self._gradient = np.stack(np.gradient(self.values, self.voxel))
+        p = np.array(points, dtype=np.float64)
+        for _ in range(steps):
+            d = self.distance(p)
+            out = np.flatnonzero(d > 0)
+            if len(out) == 0:
+                break
+            idx = ((p[out] - self.origin) / self.voxel).T
+            g = np.stack([map_coordinates(c, idx, order=1, mode="nearest")
+                          for c in self._gradient], axis=1)
+            g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+            p[out] -= d[out, None] * g
+        return p
 
 
 def _carve(fields: list, points: np.ndarray, band: float | None = None) -> np.ndarray:

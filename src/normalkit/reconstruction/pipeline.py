@@ -122,7 +122,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from ..mesh.normals import smooth_normals
     from .hull import visual_hull
     from .shape import refine
-    from .texture import project_colors
+    from .texture import project_colors, project_normals, texel_frame
     from .views import check_views, load_views
 
     _check_args(faces, texture, resolution, rounds)
@@ -171,14 +171,16 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     t0 = time.perf_counter()
     high_n = high.replace(normals=smooth_normals(high))
     baked = bake(high_n, low, size=texture, samples=4, threads=threads, log=say)
+    frame = texel_frame(low, texture)
+    normal_tex = project_normals(low, frame, views, baked.normals, fields=hull.fields)
     stage("normal texture", t0)
 
     t0 = time.perf_counter()
-    colour = project_colors(low, views, texture, fields=hull.fields)
+    colour = project_colors(low, frame, views, fields=hull.fields)
     stage("colour texture", t0)
 
     t0 = time.perf_counter()
-    residuals = view_residuals(low, baked.normals, views, threads=threads)
+    residuals = view_residuals(low, normal_tex["normals"], views, threads=threads)
     stage("residuals", t0)
 
     t0 = time.perf_counter()
@@ -202,12 +204,13 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         "hull_voxel": hull.voxel,
         "refine": info.to_dict(),
         "colour_seen": colour["seen"],
+        "normals_seen": normal_tex["seen"],
         "residuals": residuals,
         "metrics": metrics,
         "seconds": seconds,
         "cores": os.cpu_count(),
     }
-    return ReconstructResult(mesh=low, normal_map=baked.normals, color_map=colour["image"],
+    return ReconstructResult(mesh=low, normal_map=normal_tex["normals"], color_map=colour["image"],
                              high=high, hull=hull.mesh, report=report)
 
 

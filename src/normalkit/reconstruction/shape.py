@@ -31,7 +31,6 @@ from .views import View
 __all__ = ["RefineInfo", "refine"]
 
 RELAX = 0.5
-CLAMP = True
 
 
 @dataclass
@@ -64,16 +63,20 @@ def _edges(f: np.ndarray) -> np.ndarray:
 
 def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np.ndarray,
                   power: float):
-    """Σ w·n over the pixels that hit each face, Σ w, and the per-pixel angle residuals."""
+    """Σ w·n over the pixels that hit each face, Σ w, the per-pixel angle residuals, and
+    per view the (col, row) centres of mask pixels whose rays miss the mesh."""
     acc = np.zeros((n_faces, 3))
     wsum = np.zeros(n_faces)
     residuals = []
+    missing = []
     for v in views:
         o, d, pix = v.camera.rays()
         m = v.mask.reshape(-1)[pix]
         o, d, pix = o[m], d[m], pix[m]
         hits = caster.intersect(o, d, np.full(len(o), np.inf, np.float32))
         ok = hits.prim >= 0
+        miss = pix[~ok]
+        missing.append(np.stack([miss % v.camera.width, miss // v.camera.width], 1) + 0.5)
         prim = hits.prim[ok].astype(np.int64)
         n = v.normals.reshape(-1, 3)[pix[ok]].astype(np.float64)
         facing = -np.einsum("ij,ij->i", d[ok], n)
@@ -84,22 +87,27 @@ def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np
         np.add.at(wsum, prim, w)
         cos = np.clip(np.einsum("ij,ij->i", face_n[prim], n), -1, 1)
         residuals.append(np.degrees(np.arccos(cos[good])))
-    return acc, wsum, np.concatenate(residuals) if residuals else np.zeros(0)
+    return acc, wsum, np.concatenate(residuals) if residuals else np.zeros(0), missing
 
 
-def _silhouette_rows(views: list[View], hull: Hull, p: np.ndarray, f: np.ndarray,
-                     fn: np.ndarray, near_px: float):
-    """(vertex, target displacement) pairs for the contour vertices of every view.
+def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.ndarray,
+                     missing: list, reach_px: float = 12.0):
+    """(vertex, target displacement) pairs that grow the mesh's outline over the mask.
 
     A vertex is on a view's contour generator when its faces face both toward and away
-    from the camera. Moving it along its normal (perpendicular to the ray there) moves
-    its projection across the contour, so the target is minus its signed distance to the
-    mask's contour, in world units at its depth. Contour vertices that project well inside
-    the mask are occluding contours in front of the object, not its outline: skipped.
+    from the camera; moving it along its normal (perpendicular to the ray there) moves
+    its projection across the outline. Every mask pixel whose ray misses the mesh pulls
+    the contour vertex nearest to it in the image outward by its distance (world units at
+    the vertex's depth). Outlines that already cover the mask are left free to slide
+    along their rays: the hull keeps them from growing past it.
     """
+    from scipy.spatial import cKDTree
+
     rows_v, rows_t = [], []
     centres = p[f].mean(axis=1)
-    for v, fld in zip(views, hull.fields, strict=True):
+    for v, miss in zip(views, missing, strict=True):
+        if len(miss) == 0:
+            continue
         cam = v.camera
         ray = (np.broadcast_to(cam.forward, centres.shape) if cam.orthographic
                else centres - cam.position)
@@ -112,12 +120,21 @@ def _silhouette_rows(views: list[View], hull: Hull, p: np.ndarray, f: np.ndarray
         idx = np.flatnonzero(lo != hi)
         if len(idx) == 0:
             continue
-        s_px = fld.pixels(p[idx])
-        # Only a contour that has shrunk inside the mask is pulled back out: one on the
-        # mask's contour may still slide along its ray (the hull clamp keeps it inside).
-        idx = idx[(s_px > -near_px) & (s_px < -0.5)]
-        rows_v.append(idx)
-        rows_t.append(-fld.world(p[idx]))
+        xy = cam.project(p[idx])
+        ok = np.isfinite(xy).all(axis=1)
+        idx, xy = idx[ok], xy[ok]
+        dist, near = cKDTree(xy).query(miss, distance_upper_bound=reach_px, workers=-1)
+        hit = np.isfinite(dist)
+        if not hit.any():
+            continue
+        push = np.zeros(len(idx))
+        np.maximum.at(push, near[hit], dist[hit])
+        sel = push > 0
+        scale = (np.full(sel.sum(), 1.0) if cam.orthographic
+                 else np.maximum(cam.z_depth(p[idx[sel]]), 1e-9))
+        f_px = 0.5 * (cam.K[0, 0] + cam.K[1, 1])
+        rows_v.append(idx[sel])
+        rows_t.append(push[sel] * scale / f_px)
     if not rows_v:
         return np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(rows_v), np.concatenate(rows_t)
@@ -136,19 +153,38 @@ def _relax(p: np.ndarray, vn: np.ndarray, edges: np.ndarray, amount: float) -> n
     return p + amount * delta
 
 
-def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 8,
-           smooth: float = 0.05, silhouette: float = 1.0, power: float = 2.0,
+def _subdivide(p: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoint subdivision: every triangle becomes four (closed stays closed)."""
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    key = np.sort(e, axis=1)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    mid = len(p) + inv.reshape(3, -1).T  # (F, 3): midpoints of edges 01, 12, 20
+    p2 = np.concatenate([p, 0.5 * (p[uniq[:, 0]] + p[uniq[:, 1]])])
+    a, b, c = f[:, 0], f[:, 1], f[:, 2]
+    m01, m12, m20 = mid[:, 0], mid[:, 1], mid[:, 2]
+    f2 = np.concatenate([np.stack([a, m01, m20], 1), np.stack([m01, b, m12], 1),
+                         np.stack([m20, m12, c], 1), np.stack([m01, m12, m20], 1)])
+    return p2, f2
+
+
+def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 12,
+           smooth: float = 0.02, silhouette: float = 1.0, power: float = 2.0,
            progress=None, log=None) -> tuple[Mesh, RefineInfo]:
-    """Deform ``hull.mesh`` (decimated to about ``faces`` triangles) to fit the views' normals.
+    """Deform ``hull.mesh`` to fit the views' normals, coarse to fine.
+
+    The hull is decimated to a coarse mesh (a quarter, a sixteenth… of ``faces``, at
+    least 6,000 triangles), refined for ``rounds`` rounds, then subdivided (×4 faces)
+    and refined for half as many rounds per level until it has about ``faces``
+    triangles: large moves (concavities) converge on the coarse mesh, detail on the fine.
 
     Parameters
     ----------
     hull : Hull
     views : list of View
     faces : int
-        Working resolution of the refined mesh.
+        Triangles of the refined mesh.
     rounds : int
-        Ray-cast / solve rounds.
+        Ray-cast / solve rounds on the coarsest level.
     smooth, silhouette : float
         Weights of the smoothness and silhouette rows relative to the normal rows.
     power : float
@@ -161,16 +197,35 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 8
     mesh : Mesh, closed, outward-oriented
     info : RefineInfo
     """
+    from ..assets.decimate import decimate
+
+    levels = 1
+    base = int(faces)
+    while base // 4 >= 6000:
+        base //= 4
+        levels += 1
+    mesh = hull.mesh
+    if mesh.n_faces > base:
+        mesh, _ = decimate(mesh, faces=base)
+    p, f = mesh.positions.copy(), mesh.faces.copy()
+    residual_log, seen = [], 0.0
+    for level in range(levels):
+        if level:
+            p, f = _subdivide(p, f)
+        n = max(int(rounds) >> level, 1 if rounds else 0)
+        p, res, seen = _refine_level(hull, views, p, f, n, smooth, silhouette, power,
+                                     progress)
+        residual_log += res
+    refined = Mesh(positions=p, faces=f, name="refined")
+    return refined, RefineInfo(rounds=len(residual_log), faces=len(f), seen_faces=seen,
+                               residual_deg=residual_log)
+
+
+def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress):
     from scipy.sparse import coo_matrix, diags
     from scipy.sparse.linalg import spsolve
 
-    from ..assets.decimate import decimate
-
-    mesh = hull.mesh
-    if mesh.n_faces > faces:
-        mesh, _ = decimate(mesh, faces=faces)
-    p = mesh.positions.copy()
-    f = mesh.faces
+    p = p.copy()
     nv, nf = len(p), len(f)
     edges = _edges(f)
     step_cap = 3.0 * hull.voxel
@@ -179,7 +234,7 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 8
     for _ in range(rounds):
         vn, fn = _vertex_normals(p, f)
         caster = RayCaster(p, f)
-        acc, wsum, res = _face_targets(views, caster, nf, fn, power)
+        acc, wsum, res, missing = _face_targets(views, caster, nf, fn, power)
         residual_log.append(float(np.median(res)) if len(res) else float("nan"))
         has = wsum > 1e-6
         seen = float(has.mean())
@@ -200,7 +255,7 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 8
             vals += [w * np.einsum("ij,ij->i", t, vn[va]), -w * np.einsum("ij,ij->i", t, vn[vb])]
             rhs.append(-w * np.einsum("ij,ij->i", t, p[va] - p[vb]))
             r0 += len(fi)
-        sv, st = _silhouette_rows(views, hull, p, f, fn, near_px=2.0)
+        sv, st = _silhouette_rows(views, p, f, fn, missing)
         if len(sv):
             ws = np.sqrt(silhouette)
             ridx = r0 + np.arange(len(sv))
@@ -231,13 +286,9 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 8
             d = spsolve((base + diags(wh)).tocsc(), rhs_vec + wh * (d - out))
         d = np.clip(d, -step_cap, step_cap)
         p = p + d[:, None] * vn
-        if CLAMP:
-            out = hull.distance(p)
-            p = p - np.maximum(out, 0.0)[:, None] * vn
+        p = hull.pull_inside(p)
         vn, _ = _vertex_normals(p, f)
         p = _relax(p, vn, edges, RELAX)
         if progress:
             progress()
-    refined = Mesh(positions=p, faces=f.copy(), name="refined")
-    return refined, RefineInfo(rounds=rounds, faces=nf, seen_faces=seen,
-                               residual_deg=residual_log)
+    return p, residual_log, seen

@@ -1,19 +1,30 @@
-"""Colour texture from the views: every texel sampled from the views that see it.
+"""Textures from the views: every texel sampled from the views that see it.
 
 For each texel of the unwrapped mesh (its surface point and normal, from the UV
-rasterizer), every view that sees the point contributes its bilinear RGB with the weight
+rasterizer), every view that sees the point contributes its bilinear sample with the
+weight
 
     w = max(0, n · v)^power × feather
 
 where v points to the camera (head-on views win) and ``feather`` rises from 0 at the
-mask's contour to 1 at ``feather_px`` pixels inside it, so no background colour bleeds in
-at silhouettes and the seams between views blend. Visibility is a shadow ray from the
-point to the camera (Embree). Texels that no view sees take the inverse-distance mean of
-their nearest seen texels in 3D, which fills holes smoothly across UV seams; the gutter
-around charts is padded like a bake. Colours are blended in linear RGB.
+mask's contour to 1 at ``feather_px`` pixels inside it, so no background bleeds in at
+silhouettes and the seams between views blend. Visibility is a shadow ray from the point
+to the camera (Embree).
+
+* Colour (:func:`project_colors`) is blended in linear RGB. Texels that no view sees take
+  the inverse-distance mean of their nearest seen texels in 3D, which fills holes
+  smoothly across UV seams.
+* The normal texture (:func:`project_normals`) blends the views' world normals and
+  re-expresses them in the mesh's MikkTSpace frame, so it carries the input maps' detail
+  beyond what the triangles hold (as MeshFormer's exported normal texture does). Texels
+  no view sees keep a fallback map (the refined mesh baked onto this one).
+
+The gutter around charts is padded like a bake.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -21,31 +32,50 @@ from ..baking.padding import dilate
 from ..baking.raster import rasterize
 from ..baking.rays import RayCaster
 from ..mesh.model import Mesh, interpolate_corners, linear_to_srgb
-from .hull import bilinear
+from .hull import SilhouetteField, bilinear
 from .views import View
 
-__all__ = ["project_colors"]
+__all__ = ["TexelFrame", "project_colors", "project_normals", "texel_frame"]
 
 
-def project_colors(mesh: Mesh, views: list[View], size: int, *, power: float = 4.0,
-                   feather_px: float = 3.0, padding: float = 16, fields=None) -> dict:
-    """Colour texture of ``mesh`` (with UVs and normals) from the views' RGB.
+@dataclass
+class TexelFrame:
+    """The surface point and unit normal of every rasterized texel sample.
 
-    Returns a dict: ``image`` (size, size, 4) uint8 sRGB RGBA, ``coverage`` (size, size)
-    bool (texels on the mesh), ``seen`` the fraction of those that some view saw.
-    ``fields``: the views' :class:`~normalkit.reconstruction.hull.SilhouetteField`, reused.
+    texel : (N,) flat texel index; face : (N,) triangle; bary : (N, 3)
+    points, normals : (N, 3) float64; size : texture side
     """
-    from scipy.spatial import cKDTree
 
-    from .hull import SilhouetteField
+    texel: np.ndarray
+    face: np.ndarray
+    bary: np.ndarray
+    points: np.ndarray
+    normals: np.ndarray
+    size: int
 
+    def coverage(self) -> np.ndarray:
+        cover = np.zeros(self.size * self.size, bool)
+        cover[self.texel] = True
+        return cover.reshape(self.size, self.size)
+
+
+def texel_frame(mesh: Mesh, size: int) -> TexelFrame:
+    """Rasterize ``mesh``'s UVs (one sample per texel centre) into surface points."""
     ts = rasterize(mesh.uvs, size, size, samples=1)
     corners = np.ascontiguousarray(
         np.concatenate([mesh.corner_positions(), mesh.normals], axis=2).astype(np.float32))
     at = interpolate_corners(corners, ts.face, ts.bary)
-    pts = at[:3].T.astype(np.float64)
     nrm = at[3:].T.astype(np.float64)
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+    return TexelFrame(texel=ts.texel, face=ts.face, bary=np.asarray(ts.bary),
+                      points=at[:3].T.astype(np.float64), normals=nrm, size=size)
+
+
+def blend_views(mesh: Mesh, frame: TexelFrame, views: list[View], attr: str, *,
+                power: float = 4.0, feather_px: float = 3.0, fields=None):
+    """Σ w·sample and Σ w per texel sample over the views that see it (``attr``: "rgb"
+    or "normals")."""
+    pts, nrm = frame.points, frame.normals
     caster = RayCaster(mesh.positions, mesh.faces)
     diag = float(np.linalg.norm(np.ptp(mesh.positions, axis=0)))
     eps = 2e-3 * diag
@@ -53,12 +83,13 @@ def project_colors(mesh: Mesh, views: list[View], size: int, *, power: float = 4
     wsum = np.zeros(len(pts))
     fields = fields or [SilhouetteField(v) for v in views]
     for v, fld in zip(views, fields, strict=True):
-        if v.rgb is None:
+        image = getattr(v, attr)
+        if image is None:
             continue
         cam = v.camera
         if cam.orthographic:
             to_cam = np.broadcast_to(-cam.forward, pts.shape)
-            dist = np.full(len(pts), 2 * diag + abs(float(cam.z_depth(pts).max())))
+            dist = np.full(len(pts), 2 * diag + float(np.abs(cam.z_depth(pts)).max()))
         else:
             to_cam = cam.position - pts
             dist = np.linalg.norm(to_cam, axis=1)
@@ -78,29 +109,68 @@ def project_colors(mesh: Mesh, views: list[View], size: int, *, power: float = 4
         vis = hits.prim < 0
         cand, xy, feather = cand[vis], xy[vis], feather[vis]
         w = facing[cand] ** power * feather
-        rgb = bilinear(v.rgb, xy[:, 0] - 0.5, xy[:, 1] - 0.5)
-        acc[cand] += rgb * w[:, None]  # cand is a subset of the samples: no repeats
+        sample = bilinear(image, xy[:, 0] - 0.5, xy[:, 1] - 0.5)
+        acc[cand] += sample * w[:, None]  # cand is a subset of the samples: no repeats
         wsum[cand] += w
+    return acc, wsum
+
+
+def _fill_unseen(values: np.ndarray, seen: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Inverse-distance mean of the 8 nearest seen samples, in 3D, for unseen samples."""
+    from scipy.spatial import cKDTree
+
+    if seen.all() or not seen.any():
+        return values
+    k = min(8, int(seen.sum()))
+    dist, idx = cKDTree(points[seen]).query(points[~seen], k=k, workers=-1)
+    if k == 1:
+        dist, idx = dist[:, None], idx[:, None]
+    w = 1.0 / np.maximum(dist, 1e-9) ** 2
+    out = values.copy()
+    out[~seen] = (values[seen][idx] * w[..., None]).sum(1) / w.sum(1)[:, None]
+    return out
+
+
+def _to_image(frame: TexelFrame, values: np.ndarray, channels: int) -> np.ndarray:
+    img = np.zeros((frame.size * frame.size, channels), np.float32)
+    img[frame.texel] = values
+    return img.reshape(frame.size, frame.size, channels)
+
+
+def project_colors(mesh: Mesh, frame: TexelFrame, views: list[View], *, power: float = 4.0,
+                   feather_px: float = 3.0, padding: float = 16, fields=None) -> dict:
+    """Colour texture: ``image`` (T, T, 4) uint8 sRGB RGBA and ``seen`` (the fraction of
+    texel samples that some view saw)."""
+    acc, wsum = blend_views(mesh, frame, views, "rgb", power=power, feather_px=feather_px,
+                            fields=fields)
     seen = wsum > 1e-6
-    color = np.zeros((len(pts), 3))
+    color = np.full((len(wsum), 3), 0.5)
     color[seen] = acc[seen] / wsum[seen, None]
-    if seen.any() and not seen.all():
-        tree = cKDTree(pts[seen])
-        k = min(8, int(seen.sum()))
-        dist_k, idx = tree.query(pts[~seen], k=k, workers=-1)
-        dist_k = np.atleast_2d(dist_k.T).T if k > 1 else dist_k[:, None]
-        idx = idx if k > 1 else idx[:, None]
-        wk = 1.0 / np.maximum(dist_k, 1e-9) ** 2
-        color[~seen] = (color[seen][idx] * wk[..., None]).sum(1) / wk.sum(1)[:, None]
-    elif not seen.any():
-        color[:] = 0.5
-    img = np.zeros((size * size, 3), np.float32)
-    img[ts.texel] = color
-    cover = np.zeros(size * size, bool)
-    cover[ts.texel] = True
-    img = img.reshape(size, size, 3)
-    cover = cover.reshape(size, size)
-    img = dilate(img, cover, padding)
+    color = _fill_unseen(color, seen, frame.points)
+    img = dilate(_to_image(frame, color, 3), frame.coverage(), padding)
     srgb = np.rint(np.clip(linear_to_srgb(np.clip(img, 0, 1)), 0, 1) * 255).astype(np.uint8)
-    rgba = np.concatenate([srgb, np.full((size, size, 1), 255, np.uint8)], axis=2)
-    return {"image": rgba, "coverage": cover, "seen": float(seen.mean()) if len(seen) else 0.0}
+    rgba = np.concatenate([srgb, np.full(srgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    return {"image": rgba, "seen": float(seen.mean()) if len(seen) else 0.0}
+
+
+def project_normals(mesh: Mesh, frame: TexelFrame, views: list[View], fallback: np.ndarray,
+                    *, power: float = 4.0, feather_px: float = 3.0, padding: float = 16,
+                    fields=None) -> dict:
+    """Tangent-space (MikkTSpace) normal texture from the views' normals.
+
+    ``fallback``: (T, T, 3) tangent-space unit normals for texels no view sees (e.g. a
+    bake of the refined mesh). Returns ``normals`` (T, T, 3) float32 and ``seen``.
+    """
+    from ..baking.spaces import object_to_tangent, tangent_to_object
+
+    acc, wsum = blend_views(mesh, frame, views, "normals", power=power,
+                            feather_px=feather_px, fields=fields)
+    norm = np.linalg.norm(acc, axis=1)
+    seen = (wsum > 1e-6) & (norm > 1e-6 * np.maximum(wsum, 1e-30))
+    fallback_obj, _ = tangent_to_object(fallback, mesh)
+    world = fallback_obj.reshape(-1, 3)[frame.texel].astype(np.float64)
+    world[seen] = acc[seen] / norm[seen, None]
+    obj_img = dilate(_to_image(frame, world, 3), frame.coverage(), padding)
+    tangent, converted = object_to_tangent(obj_img, mesh)
+    out = np.where(converted[..., None], tangent, fallback)
+    return {"normals": out.astype(np.float32), "seen": float(seen.mean()) if len(seen) else 0.0}
