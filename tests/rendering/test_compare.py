@@ -107,6 +107,18 @@ def test_directx_maps_need_the_flag(pair, tmp_path):
     assert med[0] < 0.5 * med[1]
 
 
+def test_a_high_poly_s_own_colours_do_not_change_the_shading_figures(pair, tmp_path):
+    """compare measures shading: a coloured high-poly scores as its grey copy does."""
+    high = pair["high"]
+    red = np.zeros((high.n_faces, 3, 4), np.float32)
+    red[..., 0] = red[..., 3] = 1.0
+    args = (pair["low"], pair["maps"]["tangent"])
+    grey = compare(high, *args, tmp_path / "grey", views=1, size=64, samples=1)
+    coloured = compare(high.replace(colors=red), *args, tmp_path / "red", views=1, size=64,
+                       samples=1)
+    assert grey["overall"] == coloured["overall"]
+
+
 def test_cli_writes_the_report_and_a_summary(pair, tmp_path, capsys):
     d = pair["dir"]
     out = tmp_path / "cli"

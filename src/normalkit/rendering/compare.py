@@ -172,7 +172,10 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
     lights = default_lights()
     # One Renderer per mesh and map: the BVH and tangents are built once for all views.
     # The map goes in decoded (float, OpenGL green), so the renderer must not flip it again.
-    renderers = (Renderer(high_mesh, threads=threads, log=log),
+    # Shading only: the renderer would show a high-poly's own colours, and the low-poly
+    # renders are grey, so the comparison drops them.
+    high_grey = high_mesh.replace(colors=None, base_color_texture=None)
+    renderers = (Renderer(high_grey, threads=threads, log=log),
                  Renderer(low_mesh, threads=threads, log=log),
                  Renderer(low_mesh, normal_map=normals_map, space=space, directx=False,
                           threads=threads, log=log))
