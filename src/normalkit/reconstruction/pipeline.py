@@ -72,7 +72,7 @@ def _check_args(faces, texture, resolution, rounds) -> None:
 
 
 def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=None,
-                reference=None, resolution: int = 160, rounds: int = 8,
+                reference=None, resolution: int = 160, rounds: int = 16,
                 detail_faces: int | None = None, threads: int | None = None,
                 progress: bool = False, log=None) -> ReconstructResult:
     """Reconstruct a textured mesh from posed views with normal maps.

@@ -167,7 +167,7 @@ def _subdivide(p: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p2, f2
 
 
-def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 12,
+def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 16,
            smooth: float = 0.02, silhouette: float = 1.0, power: float = 2.0,
            progress=None, log=None) -> tuple[Mesh, RefineInfo]:
     """Deform ``hull.mesh`` to fit the views' normals, coarse to fine.
