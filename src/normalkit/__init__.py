@@ -16,9 +16,11 @@ one domain subpackage (see the README's Architecture section):
 - ``normalkit.rendering``: :class:`Camera`, :func:`orbit_cameras`, :func:`load_cameras`,
   :func:`render`, :class:`Renderer`, :func:`shading_cost`, :func:`compare`,
   :func:`mesh_metrics`
+- ``normalkit.reconstruction``: :func:`reconstruct`, :class:`ReconstructResult`,
+  :func:`load_views`
 
-Subpackages have noun names (``baking``, ``rendering``), so no module ever shadows a
-function of the same name here.
+Subpackages have noun names (``baking``, ``rendering``, ``reconstruction``), so no module
+ever shadows a function of the same name here (``normalkit.reconstruct`` is the function).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ _EXPORTS = {
     "shading_cost": "normalkit.rendering.render",
     "compare": "normalkit.rendering.compare",
     "mesh_metrics": "normalkit.rendering.mesh_metrics",
+    "reconstruct": "normalkit.reconstruction.pipeline",
+    "ReconstructResult": "normalkit.reconstruction.pipeline",
+    "load_views": "normalkit.reconstruction.views",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "render",
     "reduce",
     "metrics",
+    "reconstruct",
 )
 
 
