@@ -203,9 +203,6 @@ def visual_hull(views: list[View], *, resolution: int = 160, log=None) -> Hull:
         The masks have no common volume (naming the view whose camera disagrees, when
         one does), or the hull is cut by a view's image border.
     """
-    from scipy import ndimage
-    from skimage.measure import marching_cubes
-
     if not 16 <= int(resolution) <= 512:
         raise NormalkitError(f"hull resolution must be in [16, 512], got {resolution}")
     fields = [SilhouetteField(v) for v in views]
@@ -238,29 +235,41 @@ def visual_hull(views: list[View], *, resolution: int = 160, log=None) -> Hull:
     vals = _carve(fields, pts, band=band)
     vals = np.minimum(vals, band).reshape(shape).astype(np.float32)
     inside = vals <= 0
-    labels, n = ndimage.label(inside)
-    if n == 0:
+    if not inside.any():
         raise NormalkitError(_describe_empty(views, fields, pts))
+    mesh = mesh_grid(vals, origin, voxel, band, log=log, what="visual hull")
+    return Hull(mesh=mesh, origin=origin, voxel=voxel, values=vals, fields=fields)
+
+
+def mesh_grid(vals: np.ndarray, origin: np.ndarray, voxel: float, band: float, *, log=None,
+              what: str = "visual hull") -> Mesh:
+    """Marching cubes of a signed-distance grid's largest inside part (``vals`` ≤ 0).
+
+    Smaller parts are set outside in ``vals`` (in place), and the grid's border is closed,
+    so the mesh is closed and outward-oriented.
+    """
+    from scipy import ndimage
+    from skimage.measure import marching_cubes
+
+    inside = vals <= 0
+    labels, n = ndimage.label(inside)
     if n > 1:
         sizes = np.bincount(labels.ravel())[1:]
         keep = 1 + int(np.argmax(sizes))
-        drop = inside & (labels != keep)
-        vals[drop] = np.float32(voxel)
+        vals[inside & (labels != keep)] = np.float32(voxel)
         if log and sizes.sum() - sizes.max() > 0.01 * sizes.max():
-            log(f"visual hull: dropped {n - 1} small disconnected part(s) "
+            log(f"{what}: dropped {n - 1} small disconnected part(s) "
                 f"({(sizes.sum() - sizes.max()) / sizes.sum():.1%} of its volume)")
-    # Close the grid's border so the surface is closed.
     vals[[0, -1], :, :] = band
     vals[:, [0, -1], :] = band
     vals[:, :, [0, -1]] = band
     verts, faces, _, _ = marching_cubes(vals, level=0.0, spacing=(voxel,) * 3,
                                         allow_degenerate=False)
-    verts = verts + origin
     faces = faces.astype(np.int64)
-    mesh = Mesh(positions=verts.astype(np.float64), faces=faces, name="visual hull")
+    mesh = Mesh(positions=(verts + origin).astype(np.float64), faces=faces, name=what)
     if _signed_volume(mesh) < 0:
         mesh = mesh.replace(faces=faces[:, ::-1].copy())
-    return Hull(mesh=mesh, origin=origin, voxel=voxel, values=vals, fields=fields)
+    return mesh
 
 
 def _signed_volume(mesh: Mesh) -> float:

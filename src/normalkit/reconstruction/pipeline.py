@@ -20,9 +20,12 @@ from ..mesh.model import Mesh
 
 __all__ = ["ReconstructResult", "output_names", "reconstruct", "write_reconstruction"]
 
+#: Triangles of the first, coarse fit that anchors the carving.
+ANCHOR_FACES = 15000
+
 #: Stages, in order, as they appear in the report's timings.
-STAGES = ("views", "hull", "shape", "decimate", "unwrap", "normal texture", "colour texture",
-          "residuals", "metrics")
+STAGES = ("views", "hull", "carve", "shape", "decimate", "unwrap", "normal texture",
+          "colour texture", "residuals", "metrics")
 
 
 @dataclass
@@ -73,7 +76,8 @@ def _check_args(faces, texture, resolution, rounds) -> None:
 
 def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=None,
                 reference=None, resolution: int = 160, rounds: int = 16,
-                detail_faces: int | None = None, threads: int | None = None,
+                detail_faces: int | None = None, carve: bool = True,
+                threads: int | None = None,
                 progress: bool = False, log=None) -> ReconstructResult:
     """Reconstruct a textured mesh from posed views with normal maps.
 
@@ -99,6 +103,9 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     detail_faces : int, optional
         Triangles of the refined mesh the normal texture is baked from (default
         max(3 × faces, 60000)).
+    carve : bool
+        Carve concavities that no silhouette shows, where the views' integrated normals
+        put the surface behind the hull (:mod:`normalkit.reconstruction.carve`).
     threads : int, optional
     progress : bool
         A progress bar on stderr (on a terminal).
@@ -120,6 +127,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from ..baking.bake import bake
     from ..core.limits import check_memory
     from ..mesh.normals import smooth_normals
+    from .carve import carve as carve_hull
     from .hull import visual_hull
     from .shape import refine
     from .texture import project_colors, project_normals, texel_frame
@@ -151,8 +159,19 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     stage("views", t0)
 
     t0 = time.perf_counter()
-    hull = visual_hull(views, resolution=resolution, log=say)
+    hull = visual = visual_hull(views, resolution=resolution, log=say)
     stage("hull", t0)
+
+    carved = 0.0
+    if carve and rounds:
+        # A first, coarse fit anchors each view's integrated depth; the space in front
+        # of it is carved from the hull (concavities that no silhouette shows).
+        t0 = time.perf_counter()
+        anchor, _ = refine(hull, views, faces=ANCHOR_FACES, rounds=int(rounds))
+        hull, carved = carve_hull(hull, views, anchor, log=say)
+        stage("carve", t0)
+    else:
+        stage("carve", time.perf_counter())
 
     t0 = time.perf_counter()
     high, info = refine(hull, views, faces=detail, rounds=int(rounds),
@@ -199,9 +218,10 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         "view_names": [v.name for v in views],
         "faces": low.n_faces,
         "detail_faces": high.n_faces,
-        "hull_faces": hull.mesh.n_faces,
+        "hull_faces": visual.mesh.n_faces,
         "texture": texture,
         "hull_voxel": hull.voxel,
+        "carved_fraction": carved,
         "refine": info.to_dict(),
         "colour_seen": colour["seen"],
         "normals_seen": normal_tex["seen"],
@@ -211,7 +231,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         "cores": os.cpu_count(),
     }
     return ReconstructResult(mesh=low, normal_map=normal_tex["normals"], color_map=colour["image"],
-                             high=high, hull=hull.mesh, report=report)
+                             high=high, hull=visual.mesh, report=report)
 
 
 def view_residuals(mesh: Mesh, normal_map: np.ndarray, views, *, threads=None) -> dict:
