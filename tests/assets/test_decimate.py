@@ -197,3 +197,19 @@ def test_fandisk_keeps_its_features(assets):
     low, info = decimate(load_mesh(path), faces=1500)
     assert 1499 <= low.n_faces <= 1500
     assert info.relative_error < 0.002  # sharp CAD features survive the reduction
+
+
+def test_back_to_back_triangles_are_dropped_with_their_unused_vertices():
+    from normalkit.assets.decimate import drop_doubled
+
+    p = np.arange(18, dtype=float).reshape(6, 3)
+    t = np.array([[0, 1, 2], [2, 1, 0], [0, 2, 3], [1, 3, 4], [3, 4, 5], [0, 3, 5],
+                  [1, 2, 3]])
+    p2, t2 = drop_doubled(p, t)
+    assert len(t2) == 5
+    assert len(p2) == 6  # every vertex is still used
+    assert not ({tuple(sorted(x)) for x in p2[t2][:, :, 0].astype(int) // 3}
+                & {(0, 1, 2)})
+    # A part crushed to a sheet (nothing but doubled triangles) is kept whole.
+    sheet = np.array([[0, 1, 2], [2, 1, 0]])
+    assert drop_doubled(p, sheet)[1].shape == (2, 3)

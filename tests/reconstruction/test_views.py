@@ -445,8 +445,8 @@ def test_error_non_rigid_transform_matrix(folder):
 
 
 def test_error_fewer_than_two_views(folder):
-    with pytest.raises(NormalkitError, match="use_views keeps 1 view: reconstruction needs "
-                                             "at least 2"):
+    with pytest.raises(NormalkitError,
+                       match=r"--use-views \(use_views\) keeps 1 view: reconstruction needs at"):
         load_views(folder, use_views=[3])
     doc = doc_of(folder)
     doc["views"] = doc["views"][:1]

@@ -206,6 +206,7 @@ def decimate(mesh: Mesh, *, faces: int | None = None, ratio: float | None = None
             p, t, mode = _simplify(fast_simplification, p, t, int(budget[part]))
             if mode == "on-border":
                 border_mode = mode
+            p, t = drop_doubled(p, t)
         out_pos.append(p)
         out_tri.append(t + offset)
         offset += len(p)
@@ -259,6 +260,21 @@ def _simplify(fs, p: np.ndarray, t: np.ndarray, budget: int):
         if len(t2) <= budget:
             break
     return p2 * scale + centre, t2.astype(np.int64), "preserved" if preserve else "on-border"
+
+
+def drop_doubled(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Remove triangles that share all three vertices with another (both of a back-to-back
+    pair: edge collapses in a fold leave them, and they make edges non-manifold), and the
+    vertices no triangle uses any more. A part with fewer than four other triangles (the
+    budget crushed it to a sheet) is kept as it is."""
+    key = np.sort(t, axis=1)
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    keep = counts[inverse.ravel()] == 1
+    if keep.all() or keep.sum() < 4:  # a part collapsed to a sheet: keep it as it is
+        return p, t
+    t = t[keep]
+    used, local = np.unique(t, return_inverse=True)
+    return p[used], local.reshape(-1, 3)
 
 
 def _edge_counts(tris: np.ndarray, n_vertices: int) -> tuple[int, int]:

@@ -8,6 +8,7 @@ into a folder, atomically.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +63,11 @@ class ReconstructResult:
         return s
 
 
-def _check_args(faces, texture, resolution, rounds) -> None:
+def _check_args(faces, texture, resolution, rounds, threads) -> None:
+    from ..baking.bake import check_threads
     from ..core.limits import check_size
 
+    check_threads(threads)
     if isinstance(faces, bool) or int(faces) != faces or not 100 <= int(faces) <= 5_000_000:
         raise NormalkitError(f"faces must be an integer in [100, 5000000], got {faces!r}")
     check_size(texture, "texture")
@@ -129,11 +132,11 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from ..mesh.normals import smooth_normals
     from .carve import carve as carve_hull
     from .hull import visual_hull
-    from .shape import refine
+    from .shape import refine, refine_rounds
     from .texture import project_colors, project_normals, texel_frame
-    from .views import check_views, load_views
+    from .views import check_views, load_views, select_views
 
-    _check_args(faces, texture, resolution, rounds)
+    _check_args(faces, texture, resolution, rounds, threads)
     faces, texture = int(faces), int(texture)
     detail = int(detail_faces) if detail_faces else max(3 * faces, 60000)
     # Bake-sized buffers for two textures plus the views.
@@ -141,7 +144,8 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
                  "use a smaller --texture")
     say = log or (lambda _msg: None)
     seconds = {}
-    bar = progress_bar(len(STAGES) + int(rounds), progress, "reconstruct", "step")
+    bar = progress_bar(len(STAGES) + refine_rounds(detail, int(rounds)), progress,
+                       "reconstruct", "step")
     t_all = time.perf_counter()
 
     def stage(name, t0):
@@ -149,12 +153,16 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         bar.update(1)
 
     t0 = time.perf_counter()
-    if isinstance(views, (str, Path)):
+    if reference is not None and not isinstance(reference, Mesh):
+        from ..mesh.io import load_mesh
+
+        reference = load_mesh(reference)  # a bad path fails before any work
+    if isinstance(views, (str, os.PathLike)):
         views = load_views(views, use_views=use_views, log=say)
     else:
         views = list(views)
         if use_views is not None:
-            views = [views[int(i)] for i in use_views]
+            views = [views[i] for i in select_views(len(views), use_views)]
         views = check_views(views, log=say)
     stage("views", t0)
 
@@ -180,16 +188,28 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
 
     t0 = time.perf_counter()
     low, _ = decimate(high, faces=min(faces, high.n_faces), log=say)
+    low = low.replace(name="reconstruction")
     stage("decimate", t0)
 
     t0 = time.perf_counter()
     # A reconstructed surface is smooth: its creases live in the normal texture.
-    low, _ = unwrap(low, size=texture, hard_angle=180.0, log=say)
+    try:
+        low_uv, _ = unwrap(low, size=texture, hard_angle=180.0, log=say)
+    except NormalkitError:
+        # Folds split xatlas's charts into thousands: smooth them out (the normal
+        # texture, baked onto the smoothed mesh, keeps the detail) and unwrap again.
+        say("unwrap: the mesh is too folded for one atlas; smoothing it (Taubin, 10 "
+            "iterations) and unwrapping again")
+        low = low.replace(positions=taubin(low.positions, low.faces, 10))
+        low_uv, _ = unwrap(low, size=texture, hard_angle=180.0, log=say)
+    low = low_uv
     stage("unwrap", t0)
 
     t0 = time.perf_counter()
     high_n = high.replace(normals=smooth_normals(high))
-    baked = bake(high_n, low, size=texture, samples=4, threads=threads, log=say)
+    # The fallback for texels no view sees; its own notices (a few missed texels, filled
+    # by padding) would only repeat what the report's "normals_seen" says.
+    baked = bake(high_n, low, size=texture, samples=4, threads=threads)
     frame = texel_frame(low, texture)
     normal_tex = project_normals(low, frame, views, baked.normals, fields=hull.fields)
     stage("normal texture", t0)
@@ -211,8 +231,6 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     stage("metrics", t0)
     bar.close()
     seconds["total"] = round(time.perf_counter() - t_all, 3)
-    import os
-
     report = {
         "views_used": len(views),
         "view_names": [v.name for v in views],
@@ -232,6 +250,26 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     }
     return ReconstructResult(mesh=low, normal_map=normal_tex["normals"], color_map=colour["image"],
                              high=high, hull=visual.mesh, report=report)
+
+
+def taubin(p: np.ndarray, f: np.ndarray, iterations: int, lam: float = 0.5,
+           mu: float = -0.53) -> np.ndarray:
+    """Taubin's λ|μ smoothing of vertex positions (uniform weights): removes folds and
+    noise without the shrinking of plain Laplacian smoothing."""
+    from scipy.sparse import coo_matrix, diags
+
+    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    e = np.unique(np.sort(e, axis=1), axis=0)
+    n = len(p)
+    adj = coo_matrix((np.ones(2 * len(e)), (np.concatenate([e[:, 0], e[:, 1]]),
+                                            np.concatenate([e[:, 1], e[:, 0]]))),
+                     shape=(n, n)).tocsr()
+    avg = diags(1.0 / np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1)) @ adj
+    q = np.array(p, dtype=np.float64)
+    for _ in range(int(iterations)):
+        q = q + lam * (avg @ q - q)
+        q = q + mu * (avg @ q - q)
+    return q
 
 
 def view_residuals(mesh: Mesh, normal_map: np.ndarray, views, *, threads=None) -> dict:

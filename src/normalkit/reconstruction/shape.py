@@ -167,6 +167,21 @@ def _subdivide(p: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p2, f2
 
 
+def _levels(faces: int) -> tuple[int, int]:
+    """Levels of the coarse-to-fine refinement and the coarsest level's triangles."""
+    levels, base = 1, int(faces)
+    while base // 4 >= 6000:
+        base //= 4
+        levels += 1
+    return levels, base
+
+
+def refine_rounds(faces: int, rounds: int) -> int:
+    """How many rounds :func:`refine` runs (its ``progress`` calls) for these arguments."""
+    levels, _ = _levels(faces)
+    return sum(max(int(rounds) >> level, 1 if rounds else 0) for level in range(levels))
+
+
 def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 16,
            smooth: float = 0.02, silhouette: float = 1.0, power: float = 2.0,
            progress=None, log=None) -> tuple[Mesh, RefineInfo]:
@@ -199,11 +214,7 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 1
     """
     from ..assets.decimate import decimate
 
-    levels = 1
-    base = int(faces)
-    while base // 4 >= 6000:
-        base //= 4
-        levels += 1
+    levels, base = _levels(faces)
     mesh = hull.mesh
     if mesh.n_faces > base:
         mesh, _ = decimate(mesh, faces=base)
@@ -216,7 +227,7 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 1
         p, res, seen = _refine_level(hull, views, p, f, n, smooth, silhouette, power,
                                      progress)
         residual_log += res
-    refined = Mesh(positions=p, faces=f, name="refined")
+    refined = Mesh(positions=p, faces=f, name="refined mesh")
     return refined, RefineInfo(rounds=len(residual_log), faces=len(f), seen_faces=seen,
                                residual_deg=residual_log)
 

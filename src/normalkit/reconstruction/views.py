@@ -172,7 +172,7 @@ def load_views(source, *, use_views: Sequence[int] | None = None,
     if kind == "normalkit":
         cameras = load_cameras(path)
         entries = doc["views"]
-        picks = _select(len(entries), use_views)
+        picks = select_views(len(entries), use_views)
         jobs = [lambda k=k: _normalkit_view(k, entries[k], cameras[k], path.parent)
                 for k in picks]
     else:
@@ -186,7 +186,7 @@ def load_views(source, *, use_views: Sequence[int] | None = None,
         if normal_frame not in ("camera", "world"):
             raise NormalkitError(f"cannot read '{path}': \"normal_frame\" must be \"camera\" "
                                  f"or \"world\", got {_short(normal_frame)}")
-        picks = _select(len(frames), use_views)
+        picks = select_views(len(frames), use_views)
         jobs = [lambda k=k: _transforms_view(k, doc, frames[k], normal_frame, path)
                 for k in picks]
     loaded = run_threads(lambda job: job(), jobs)
@@ -240,7 +240,7 @@ def check_views(views: Sequence[View], log: Log | None = None) -> list[View]:
 
 
 def _check_count(n: int, chosen: bool) -> None:
-    how = "use_views keeps" if chosen else "the set has"
+    how = "--use-views (use_views) keeps" if chosen else "the set has"
     if n < MIN_VIEWS:
         raise NormalkitError(
             f"{how} {_count(n, 'view')}: reconstruction needs at least {MIN_VIEWS} posed "
@@ -252,7 +252,7 @@ def _check_count(n: int, chosen: bool) -> None:
             f"--use-views (use_views=[...] in Python), e.g. every {step}th view")
 
 
-def _select(n: int, use_views) -> list[int]:
+def select_views(n: int, use_views) -> list[int]:
     """The view indices to read: all, or ``use_views`` checked against ``n`` views."""
     if use_views is None:
         _check_count(n, False)
