@@ -11,6 +11,7 @@ other, …) gives one ``normalkit: error:`` line, exit code 2, and no output fol
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -292,7 +293,9 @@ def test_demo_reconstruction_step(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == sorted(output_names("mesh"))
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("rendered 6 views of ")
-    assert lines[-1].startswith("reconstruct: 5,000 faces, 512² textures from 6 views")
+    # About 5,000: decimation stops at the target, less any back-to-back pairs it drops.
+    head = re.match(r"reconstruct: (\d),(\d{3}) faces, 512² textures from 6 views", lines[-1])
+    assert head and 4900 <= int(head[1] + head[2]) <= 5000, lines[-1]
     assert "vs reference: Chamfer" in lines[-1]
     assert lines[-1].endswith(f"→ {tmp_path / 'out' / 'reconstruct'}")
     rep = json.loads((tmp_path / "stage" / "report.json").read_text())

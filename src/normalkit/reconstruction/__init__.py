@@ -8,15 +8,21 @@ The pipeline (:func:`normalkit.reconstruction.pipeline.reconstruct`):
    render`` writes it) and NeRF-style ``transforms.json`` are read.
 2. ``hull``: the visual hull of the masks, as a smooth signed-distance grid, its largest
    part meshed by marching cubes.
-3. ``shape``: the hull is deformed until its normals explain the normal maps: rims (where
-   the hull touches the true surface) are pinned, and a sparse least-squares solve makes
-   every face perpendicular to the normals the views see on it, which carves concavities
-   that no silhouette shows.
-4. ``texture``: the refined mesh is decimated and unwrapped; colour is projected from the
-   views (visibility by ray casting, head-on weights, feathered masks); the normal
-   texture is the refined high-resolution mesh baked onto the low one (MikkTSpace).
-5. ``report``: per-view residuals (normal and mask) from renders of the result, metrics
-   against a reference mesh, timings.
+3. ``carve``: each view's normals integrated into depth (BiNI); the space in front of
+   that surface is carved from the hull where two views agree: concavities that no
+   silhouette shows.
+4. ``shape``: the carved hull is deformed, coarse to fine, until its normals explain the
+   normal maps: a sparse least-squares solve per round makes every face perpendicular to
+   the normals the views see on it; mask pixels it misses pull its outline out; the hull
+   bounds it.
+5. ``texture``: the refined mesh is decimated and unwrapped; colour and normals are
+   projected from the views (visibility by ray casting, head-on weights, feathered
+   masks), the normals re-expressed in MikkTSpace; texels no view sees fall back on
+   nearby colour and a bake of the refined mesh.
+6. ``pipeline`` (:func:`reconstruct`, :func:`write_reconstruction`) runs the stages and
+   measures the result: per-view residuals (normal and mask) from renders of the
+   result, metrics against a reference mesh, timings; ``report`` writes ``report.html``.
+   ``synthetic`` renders views of a known mesh in memory (tests, benchmarks, the demo).
 
 Frames follow CONVENTIONS.md: cameras are OpenGL camera-to-world; normal maps of views
 are camera frame (x right, y up, +z toward the viewer) on input and world frame inside.

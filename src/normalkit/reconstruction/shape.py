@@ -7,14 +7,19 @@ least-squares solve over all vertices:
 
 * normal rows: every edge (a, b) of a seen face f becomes perpendicular to its target
   T_f: T_f · ((x_a + d_a N_a) − (x_b + d_b N_b)) = 0. This integrates the normals over
-  the mesh, so it carves concavities that no silhouette shows;
-* silhouette rows: a vertex on the mesh's contour in a view moves so that it projects
-  onto the mask's contour (d_i = −signed distance, in world units at its depth);
+  the mesh, the way normal integration does over an image;
+* silhouette rows: every mask pixel whose ray misses the mesh pulls the contour vertex
+  nearest to it in the image outward by its distance (world units at the vertex's depth);
+* the hull as an active set: vertices the solve moves outside it are held on it, and the
+  solve runs again, so the correction spreads smoothly;
 * smoothness on d over edges, and a small damping.
 
-After each round the vertices are pulled back inside the hull (the true surface lies
-inside every silhouette cone) and relaxed tangentially (triangle quality, no drift of the
-surface). Topology is the hull's: the mesh stays closed and consistently oriented.
+After each round the vertices are pulled back inside the hull, down its distance
+field's gradient (the true surface lies inside every silhouette cone), and relaxed
+tangentially (triangle quality, no drift of the surface). The rounds run coarse to fine:
+the hull is decimated to a few thousand triangles, refined, then subdivided (×4) and
+refined again, so large moves converge on the coarse mesh and detail on the fine one.
+Topology is the hull's: the mesh stays closed and consistently oriented.
 """
 
 from __future__ import annotations
