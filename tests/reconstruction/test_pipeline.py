@@ -392,3 +392,40 @@ def test_cup_cavity_is_carved():
           f"{topology(truth)['volume']:.3f}, hull {topology(result.hull)['volume']:.3f})")
     assert np.all(np.abs(w) < 0.5), w
     assert m["fscore"]["0.05"]["f"] >= 0.98, m
+
+
+def test_a_mesh_too_folded_to_unwrap_is_smoothed_and_unwrapped_again(quick, monkeypatch):
+    import normalkit.assets.unwrap as unwrap_module
+    from normalkit.core.errors import NormalkitError
+
+    _, _, views = quick
+    real = unwrap_module.unwrap
+    seen = []
+
+    def flaky(mesh, **kw):
+        seen.append(mesh.positions.copy())
+        if len(seen) == 1:
+            raise NormalkitError("xatlas could not pack the 3548 charts")
+        return real(mesh, **kw)
+
+    monkeypatch.setattr(unwrap_module, "unwrap", flaky)
+    notes = []
+    r = reconstruct(views, faces=500, texture=64, resolution=48, rounds=1,
+                    detail_faces=4000, log=notes.append)
+    assert len(seen) == 2
+    assert any("smoothing it" in n for n in notes)
+    assert not np.allclose(seen[0], seen[1])
+    assert r.mesh.uvs is not None
+
+
+def test_taubin_smoothing_removes_noise_without_shrinking():
+    from normalkit.reconstruction.pipeline import taubin
+
+    s = sphere(4)
+    rng = np.random.default_rng(0)
+    noisy = s.positions * (1 + 0.02 * rng.standard_normal(len(s.positions)))[:, None]
+    smooth = taubin(noisy, s.faces, 10)
+    r_noisy = np.linalg.norm(noisy, axis=1)
+    r_smooth = np.linalg.norm(smooth, axis=1)
+    assert r_smooth.std() < 0.5 * r_noisy.std()
+    assert abs(np.median(r_smooth) - 1) < 0.01  # Laplacian smoothing alone would shrink it
