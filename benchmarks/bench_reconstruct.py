@@ -47,6 +47,9 @@ Figures
   scale by the reference's longest bbox side, 100,000 samples per surface, seed 0):
   F-score at τ = 0.05, 0.02, 0.01, Chamfer distance (mean of the two directions' mean
   distances), normal consistency. ``mesh+NT`` has the geometry of ``mesh``.
+* Coverage: the share of the true surface's area that the inputs see (a triangle hit by
+  a pixel centre of at least one input view, and of at least two), printed per run: what
+  no view sees (the cup's floor, from these elevations) can only be guessed.
 * At 8 held-out views that are not inputs (azimuths 0° + 45°k, elevations alternating
   0° / 30°, 320², field of view 30°; the smallest angle between a held-out view and an
   input view is printed per setting), the truth and each method are rendered through the
@@ -162,6 +165,18 @@ def eval_cameras(mesh, up) -> list:
 
     return orbit_cameras(mesh, azimuths=EVAL_AZIMUTHS, elevations=EVAL_ELEVATIONS,
                          size=EVAL_SIZE, fov_deg=FOV, up=up)
+
+
+def input_coverage(renderer, mesh, cams) -> dict:
+    """Share of the true surface's area that the input cameras see: in at least one view
+    and in at least two (a triangle counts as seen when a pixel centre hits it)."""
+    c = mesh.corner_positions()
+    area = 0.5 * np.linalg.norm(np.cross(c[:, 1] - c[:, 0], c[:, 2] - c[:, 0]), axis=1)
+    seen = np.zeros(mesh.n_faces, np.int64)
+    for cam in cams:
+        tri = renderer.render(cam, passes=("triangle",))["triangle"]
+        seen[np.unique(tri[tri >= 0])] += 1
+    return {f"seen_{k}": float(area[seen >= k].sum() / area.sum()) for k in (1, 2)}
 
 
 def min_separation_deg(cams_a, cams_b, centre) -> float:
@@ -500,7 +515,8 @@ def main() -> int:
         mesh = meshes[name]
         up = UP.get(name, (0.0, 0.0, 1.0))
         cams_eval = eval_cameras(mesh, up)
-        truth = render_eval(Renderer(mesh), cams_eval, True)
+        gt_renderer = Renderer(mesh)
+        truth = render_eval(gt_renderer, cams_eval, True)
         centre = 0.5 * (mesh.positions.min(axis=0) + mesh.positions.max(axis=0))
         clean_a = None
         for setting in settings:
@@ -513,19 +529,22 @@ def main() -> int:
                 if clean_a is None:
                     clean_a = render_views(mesh, cams)
                 views = clean_a
-            extra = ""
+            coverage = input_coverage(gt_renderer, mesh, cams)
+            extra = (f", inputs see {100 * coverage['seen_1']:.1f}% of the surface "
+                     f"({100 * coverage['seen_2']:.1f}% twice)")
             if setting in NOISE:
                 views, med = perturb_normals(
                     views, NOISE[setting], args.tilt,
                     [args.seed, ALL_MESHES.index(name), SETTINGS.index(setting)])
                 notes[setting]["input_median_deg"].append(med)
-                extra = f", inputs perturbed by {med:.2f}° (median)"
+                extra += f", inputs perturbed by {med:.2f}° (median)"
             try:
                 row = run_one(name, mesh, setting, views, truth, cams_eval, args)
             except Exception as exc:  # a benchmark reports a failure and goes on
                 row = {"object": name, "setting": setting,
                        "error": f"{type(exc).__name__}: {exc}"[:300]}
                 print(f"{name} {setting}: FAILED {row['error']}", flush=True)
+            row["input_coverage"] = coverage
             rows.append(row)
             if args.json:  # after every run, so that an interrupted run keeps its figures
                 args.json.write_text(json.dumps({"cores": cores, "code": prov, "rows": rows},
