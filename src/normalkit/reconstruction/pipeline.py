@@ -131,6 +131,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from ..core.limits import check_memory
     from ..mesh.normals import smooth_normals
     from .carve import carve as carve_hull
+    from .denoise import denoise_views
     from .hull import visual_hull
     from .shape import refine, refine_rounds
     from .texture import project_colors, project_normals, texel_frame
@@ -164,6 +165,8 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         if use_views is not None:
             views = [views[i] for i in select_views(len(views), use_views)]
         views = check_views(views, log=say)
+    # Geometry averages noise out; a projected texture would copy it.
+    texture_views, noise = denoise_views(views, log=say)
     stage("views", t0)
 
     t0 = time.perf_counter()
@@ -211,7 +214,8 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     # by padding) would only repeat what the report's "normals_seen" says.
     baked = bake(high_n, low, size=texture, samples=4, threads=threads)
     frame = texel_frame(low, texture)
-    normal_tex = project_normals(low, frame, views, baked.normals, fields=hull.fields)
+    normal_tex = project_normals(low, frame, texture_views, baked.normals,
+                                 fields=hull.fields)
     stage("normal texture", t0)
 
     t0 = time.perf_counter()
@@ -244,6 +248,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         "colour_seen": colour["seen"],
         "normals_seen": normal_tex["seen"],
         "residuals": residuals,
+        "view_noise": noise,
         "metrics": metrics,
         "seconds": seconds,
         "cores": os.cpu_count(),
