@@ -7,7 +7,8 @@ mesh files, normals, MikkTSpace tangents and the per-pixel tangent frame.
 - ``normals``: :func:`smooth_normals`, :func:`ensure_normals`, the hard-angle rule.
 - ``tangents``: :func:`compute_tangents`, MikkTSpace as Blender computes it.
 - ``tspace``: the shader's decode and its exact inverse, per texel or pixel (compiled).
-- ``examples``: procedural meshes (tori, bumps) for the demo, tests and benchmarks.
+- ``examples``: procedural meshes (bumpy tori, a cup with a real cavity, a bumpy sphere,
+  colour patterns) for the demo, tests and benchmarks.
 
 May import: ``normalkit.core``, ``normalkit.images`` (textures of mesh files).
 """
