@@ -72,3 +72,16 @@ def tear_scene(H=40, W=40, slope=0.5, base=100.0):
     tilt = np.array([0.0, -slope, 1.0])
     n[right] = tilt / np.linalg.norm(tilt)
     return depth, n, right
+
+
+def unit_sphere(subdivisions: int = 3, name: str = "sphere"):
+    """A unit icosphere (trimesh) as a normalkit Mesh with exact per-corner normals."""
+    import trimesh
+
+    from normalkit.mesh.model import Mesh
+
+    s = trimesh.creation.icosphere(subdivisions=subdivisions, radius=1.0)
+    pos = np.asarray(s.vertices, np.float64)
+    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
+    faces = np.asarray(s.faces, np.int64)
+    return Mesh(positions=pos, faces=faces, normals=pos[faces], name=name)

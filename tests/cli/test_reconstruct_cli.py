@@ -24,6 +24,7 @@ from normalkit.images.io import read_image, write_image
 from normalkit.mesh.io import save_obj
 from normalkit.mesh.model import Mesh
 from normalkit.reconstruction.pipeline import output_names
+from scenes import unit_sphere
 
 SIZE = 96
 VIEWS = 6
@@ -32,13 +33,7 @@ FAST = ["--faces", "1000", "--texture", "128", "--resolution", "64", "--rounds",
 
 
 def sphere_mesh() -> Mesh:
-    import trimesh
-
-    s = trimesh.creation.icosphere(subdivisions=3, radius=1.0)
-    pos = np.asarray(s.vertices, np.float64)
-    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
-    faces = np.asarray(s.faces, np.int64)
-    return Mesh(positions=pos, faces=faces, normals=pos[faces], name="sphere")
+    return unit_sphere(3)
 
 
 def run(args, capsys):

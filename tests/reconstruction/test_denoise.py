@@ -73,3 +73,28 @@ def test_smoothing_keeps_unit_length_and_never_pulls_in_the_background():
     # At the rim the mean of inside normals only: still pointing outward, not toward 0.
     rim = v.mask & ~np.roll(v.mask, 1, axis=1)
     assert np.all(s[rim][:, 0] < 0)
+
+
+def test_a_noisy_view_keeps_its_detail_but_takes_the_mesh_s_smooth_shape():
+    """A smooth tilt (an estimator's) is taken out; a clean view is left alone."""
+    from scenes import unit_sphere
+
+    from normalkit.reconstruction.denoise import keep_detail_only
+
+    clean = _sphere_view(128)
+    n = clean.normals.astype(np.float64)
+    h, w = clean.mask.shape
+    y, x = np.mgrid[0:h, 0:w] / h
+    angle = np.radians(6.0) * np.sin(2 * np.pi * (0.6 * x + 0.3 * y))[..., None]
+    axis = np.array([0.0, 0.0, 1.0])
+    tilted = np.cos(angle) * n + np.sin(angle) * np.cross(axis, n)  # turn about z
+    tilted[~clean.mask] = 0
+    noisy = View(camera=clean.camera, normals=tilted.astype(np.float32), mask=clean.mask,
+                 name="tilted")
+    mesh = unit_sphere(5)
+    before = _median_error(noisy.normals, clean.normals, clean.mask)
+    out = keep_detail_only([noisy, clean], mesh,
+                           [{"sigma_px": 1.0}, {"sigma_px": 0.0}])
+    after = _median_error(out[0].normals, clean.normals, clean.mask)
+    assert after < 0.5 * before, (before, after)
+    assert out[1] is clean

@@ -32,6 +32,7 @@ from normalkit.reconstruction.pipeline import (
     write_reconstruction,
 )
 from normalkit.reconstruction.synthetic import mvdiffusion_cameras, render_views
+from scenes import unit_sphere
 
 BOX = np.array([1.0, 0.8, 0.6])  # edge lengths along x, y, z
 RADIUS_TOL = 0.005  # the sphere's median vertex radius, relative
@@ -44,13 +45,7 @@ FACES = 5000
 
 
 def sphere(subdivisions: int = 5) -> Mesh:
-    import trimesh
-
-    s = trimesh.creation.icosphere(subdivisions=subdivisions, radius=1.0)
-    pos = np.asarray(s.vertices, np.float64)
-    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
-    faces = np.asarray(s.faces, np.int64)
-    return Mesh(positions=pos, faces=faces, normals=pos[faces], name="sphere")
+    return unit_sphere(subdivisions)
 
 
 def box() -> Mesh:

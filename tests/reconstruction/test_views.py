@@ -29,19 +29,14 @@ from normalkit.mesh.model import Mesh
 from normalkit.reconstruction.views import View, check_views, load_views
 from normalkit.rendering.camera import Camera, load_cameras
 from normalkit.rendering.render import srgb_to_linear
+from scenes import unit_sphere
 
 VIEWS = 6
 SIZE = 64
 
 
 def sphere_mesh() -> Mesh:
-    import trimesh
-
-    s = trimesh.creation.icosphere(subdivisions=3, radius=1.0)
-    pos = np.asarray(s.vertices, np.float64)
-    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
-    faces = np.asarray(s.faces, np.int64)
-    return Mesh(positions=pos, faces=faces, normals=pos[faces], name="sphere")
+    return unit_sphere(3)
 
 
 def render(d: Path, *extra: str) -> Path:

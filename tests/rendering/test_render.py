@@ -47,16 +47,11 @@ from normalkit.rendering.render import (
     shading_cost,
     srgb_to_linear,
 )
+from scenes import unit_sphere
 
 
 def icosphere(level: int = 6) -> Mesh:
-    import trimesh
-
-    s = trimesh.creation.icosphere(subdivisions=level, radius=1.0)
-    pos = np.asarray(s.vertices, np.float64)
-    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
-    faces = np.asarray(s.faces, np.int64)
-    return Mesh(positions=pos, faces=faces, normals=pos[faces], name="icosphere")
+    return unit_sphere(level, name="icosphere")
 
 
 def pixel_rays(cam: Camera):

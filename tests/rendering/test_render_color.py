@@ -42,6 +42,7 @@ from normalkit.rendering.render import (
     render,
     srgb_to_linear,
 )
+from scenes import unit_sphere
 
 UNLIT = Material(model="unlit")
 SIZE = 64
@@ -62,13 +63,7 @@ def face_colors(srgb8: np.ndarray) -> np.ndarray:
 
 
 def sphere(level: int = 3) -> Mesh:
-    import trimesh
-
-    s = trimesh.creation.icosphere(subdivisions=level, radius=1.0)
-    pos = np.asarray(s.vertices, np.float64)
-    pos /= np.linalg.norm(pos, axis=1, keepdims=True)
-    faces = np.asarray(s.faces, np.int64)
-    return Mesh(positions=pos, faces=faces, normals=pos[faces], name="sphere")
+    return unit_sphere(level)
 
 
 def bilinear(texels: np.ndarray, uv: np.ndarray) -> np.ndarray:

@@ -105,9 +105,9 @@ def register(sub) -> None:
                         "normal consistency against it")
     r.add_argument("--resolution", type=int, default=160, metavar="N",
                    help="voxels along the visual hull's longest side, 32-512 (default 160)")
-    r.add_argument("--rounds", type=int, default=8, metavar="N",
-                   help="shape-from-normals rounds, 0-100 (0: the visual hull alone; "
-                        "default 8)")
+    r.add_argument("--rounds", type=int, default=16, metavar="N",
+                   help="shape-from-normals rounds on the coarsest level, 0-100 (0: the "
+                        "visual hull alone; default 16)")
     r.add_argument("--name", type=file_stem, default="mesh",
                    help="base name of the output files (default mesh)")
     shared(r, "quiet", threads="worker threads (default: all cores)")

@@ -8,7 +8,9 @@ angle on noisy maps (5.6° for 5° of noise, 11.3° for 10°). Above :data:`CLEA
 view's normals are smoothed by a Gaussian of σ = roughness / 5 pixels (0.7 to 2.5),
 inside the mask only (normalized convolution, so the background never bleeds in), which
 takes 10° of noise down to about 3° on spot (the rest is the estimator's smooth tilt,
-which no local filter can see). Clean views are left exactly as they are.
+which no local filter can see). :func:`keep_detail_only` then takes that tilt out of the
+texture: it keeps only the noisy views' fine detail on top of the fitted mesh's normals.
+Clean views are left exactly as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 
 from .views import View
 
-__all__ = ["CLEAN_DEG", "denoise_views", "roughness_deg", "smooth_normals_image"]
+__all__ = ["CLEAN_DEG", "denoise_views", "keep_detail_only", "roughness_deg",
+           "smooth_normals_image"]
 
 #: Views rougher than this (degrees) are smoothed.
 CLEAN_DEG = 1.0
@@ -71,3 +74,42 @@ def denoise_views(views: list[View], log=None) -> tuple[list[View], list[dict]]:
             f"under {CLEAN_DEG:g}°): smoothing {len(smoothed)} of {len(views)} views before "
             "use")
     return out, stats
+
+
+def keep_detail_only(views: list[View], mesh, stats: list[dict], sigma: float = 6.0,
+                     threads=None) -> list[View]:
+    """Noisy views' normals re-based on ``mesh``: its low frequencies, their detail.
+
+    An estimator's maps also tilt smoothly, differently in every view; a mesh fitted to
+    all views averages that out, but a texture projected from one view would keep it. For
+    each noisy view (``stats[k]["sigma_px"] > 0``, from :func:`denoise_views`), the
+    difference between its normals and the mesh's rendered normals is split at
+    ``sigma`` pixels (a Gaussian, normalized inside the mask): the mesh keeps the smooth
+    part, the view gives the fine part (bumps finer than the triangles). Clean views, and
+    pixels the mesh misses, are kept as they are.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    from ..rendering.render import Renderer
+
+    if not any(s["sigma_px"] > 0 for s in stats):
+        return views
+    r = Renderer(mesh, threads=threads)
+    out = []
+    for v, s in zip(views, stats, strict=True):
+        if s["sigma_px"] <= 0:
+            out.append(v)
+            continue
+        res = r.render(v.camera, passes=("normal_world", "mask"))
+        both = v.mask & res["mask"]
+        diff = np.where(both[..., None], v.normals - res["normal_world"], 0.0)
+        w = gaussian_filter(both.astype(np.float64), sigma)
+        low = np.stack([gaussian_filter(diff[..., c], sigma) for c in range(3)], axis=-1)
+        low /= np.maximum(w, 1e-12)[..., None]
+        n = res["normal_world"] + diff - low
+        n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+        normals = np.where(both[..., None], n, v.normals).astype(np.float32)
+        normals[~v.mask] = 0.0
+        out.append(View(camera=v.camera, normals=normals, mask=v.mask, rgb=v.rgb,
+                        name=v.name))
+    return out

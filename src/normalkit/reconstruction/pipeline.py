@@ -131,7 +131,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from ..core.limits import check_memory
     from ..mesh.normals import smooth_normals
     from .carve import carve as carve_hull
-    from .denoise import denoise_views
+    from .denoise import denoise_views, keep_detail_only
     from .hull import visual_hull
     from .shape import refine, refine_rounds
     from .texture import project_colors, project_normals, texel_frame
@@ -214,6 +214,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     # by padding) would only repeat what the report's "normals_seen" says.
     baked = bake(high_n, low, size=texture, samples=4, threads=threads)
     frame = texel_frame(low, texture)
+    texture_views = keep_detail_only(texture_views, high, noise, threads=threads)
     normal_tex = project_normals(low, frame, texture_views, baked.normals,
                                  fields=hull.fields)
     stage("normal texture", t0)

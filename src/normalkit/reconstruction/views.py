@@ -575,6 +575,15 @@ def _normalkit_view(k: int, entry: dict, camera: Camera, folder: Path) -> tuple[
 # transforms.json
 
 
+def _focal_from_angle(value, size: int, label: str, key: str) -> float:
+    """Focal length in pixels from a field of view in radians across ``size`` pixels."""
+    angle = _number(value, label, key, positive=True)
+    if angle >= math.pi:
+        raise NormalkitError(f"{label}: {key} must be below π (radians), got {angle:g}; give "
+                             "the field of view in radians")
+    return 0.5 * size / math.tan(angle / 2)
+
+
 def _number(value, label: str, key: str, positive: bool = False) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     v = float(value) if ok else math.nan
@@ -663,18 +672,9 @@ def _camera(doc: dict, frame: dict, label: str, size: tuple[int, int],
         fy = _number(get("fl_y"), label, "fl_y", positive=True) \
             if get("fl_y") is not None else fx
     elif get("camera_angle_x") is not None:
-        ax = _number(get("camera_angle_x"), label, "camera_angle_x", positive=True)
-        if ax >= math.pi:
-            raise NormalkitError(f"{label}: camera_angle_x must be below π (radians), got "
-                                 f"{ax:g}; give the horizontal field of view in radians")
-        fx = 0.5 * w / math.tan(ax / 2)
-        fy = fx
+        fx = fy = _focal_from_angle(get("camera_angle_x"), w, label, "camera_angle_x")
         if get("camera_angle_y") is not None:
-            ay = _number(get("camera_angle_y"), label, "camera_angle_y", positive=True)
-            if ay >= math.pi:
-                raise NormalkitError(f"{label}: camera_angle_y must be below π (radians), "
-                                     f"got {ay:g}")
-            fy = 0.5 * h / math.tan(ay / 2)
+            fy = _focal_from_angle(get("camera_angle_y"), h, label, "camera_angle_y")
     else:
         raise NormalkitError(f"{label}: no intrinsics; give camera_angle_x (radians) or "
                              "fl_x, fl_y, cx, cy (pixels) in transforms.json")
