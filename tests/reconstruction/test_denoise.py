@@ -77,9 +77,8 @@ def test_smoothing_keeps_unit_length_and_never_pulls_in_the_background():
 
 def test_a_noisy_view_keeps_its_detail_but_takes_the_mesh_s_smooth_shape():
     """A smooth tilt (an estimator's) is taken out; a clean view is left alone."""
-    from scenes import unit_sphere
-
     from normalkit.reconstruction.denoise import keep_detail_only
+    from scenes import unit_sphere
 
     clean = _sphere_view(128)
     n = clean.normals.astype(np.float64)
