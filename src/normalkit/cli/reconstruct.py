@@ -52,7 +52,8 @@ def run(args) -> int:
     write it into OUTDIR. VIEWS is a views folder with cameras.json (as `normalkit
     render` writes it), or a NeRF-style transforms.json (or its folder); normal maps are
     camera frame (x right, y up, +z toward the viewer) unless the file says "world".
-    The visual hull of the masks is refined until its normals explain the normal maps,
+    The visual hull of the masks is carved where the views' integrated normals show
+    empty space (concavities), refined until its normals explain the normal maps,
     decimated to --faces triangles and unwrapped; the colour texture is projected from
     the views, and so is the normal texture, on top of the refined mesh baked onto the
     output (MikkTSpace tangent space, OpenGL green). Writes NAME.glb (both textures and
