@@ -33,8 +33,10 @@ from ..mesh.model import Mesh
 from .hull import Hull
 from .views import View
 
-__all__ = ["RefineInfo", "refine"]
+__all__ = ["RefineInfo", "refine", "refine_rounds"]
 
+#: Share of the way to its neighbours' centroid (in its tangent plane) that a vertex moves
+#: after each round: keeps triangles well shaped without moving the surface.
 RELAX = 0.5
 
 
