@@ -63,3 +63,12 @@ def assets() -> Path:
     if not ASSETS.is_dir():
         pytest.skip(f"shared assets not found at {ASSETS}")
     return ASSETS
+
+
+def run_cli(args, capsys):
+    """Run ``normalkit ARGS`` in-process: (exit code, stdout, stderr)."""
+    from normalkit.cli import main
+
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err

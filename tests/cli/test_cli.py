@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import bump, grid_plane
-from normalkit.cli import main
+from conftest import run_cli as run
 from normalkit.images.io import read_image
 from normalkit.mesh.io import save_obj, save_ply
 
@@ -26,12 +26,6 @@ def files(tmp_path_factory):
     (d / "empty.obj").write_text("# nothing\n")
     (d / "unknown.xyz").write_text("0 0 0\n")
     return d
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 BASE = ["--size", "32", "--samples", "1", "--extrusion", "0.1", "--max-distance", "0.1", "-q"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import angle_deg, grid_plane
-from normalkit.cli import main
+from conftest import run_cli as run
 from normalkit.images.io import read_image, write_image
 from normalkit.maps.encode import decode_normals, encode_normals
 from normalkit.maps.height import height_to_normal
@@ -49,12 +49,6 @@ def files(tmp_path_factory):
 
 def _decode(path):
     return decode_normals(read_image(path)).astype(np.float64)
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_convert_bits_format_and_green(files, tmp_path, capsys):

@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import angle_deg
-from normalkit.cli import main
+from conftest import run_cli as run
 from normalkit.images.io import read_image, write_image
 from normalkit.maps.encode import decode_normals, encode_normals
 from scenes import sphere_scene
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

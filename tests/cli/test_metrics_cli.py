@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from conftest import run_cli as run
 from normalkit.cli import main
 from normalkit.mesh.io import save_obj
 from normalkit.mesh.model import Mesh
@@ -28,12 +29,6 @@ def files(tmp_path_factory):
     (d / "empty.obj").write_text("# nothing\n")
     (d / "flat.obj").write_text("v 0 0 0\nv 1 1 1\nv 2 2 2\nf 1 2 3\n")
     return d
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def test_prints_the_summary_and_writes_the_json(files, tmp_path, capsys):

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import gltf_validator
+from conftest import run_cli as run
 from normalkit.cli import main
 from normalkit.images.io import read_image, write_image
 from normalkit.mesh.io import save_obj
@@ -34,12 +35,6 @@ FAST = ["--faces", "1000", "--texture", "128", "--resolution", "64", "--rounds",
 
 def sphere_mesh() -> Mesh:
     return unit_sphere(3)
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

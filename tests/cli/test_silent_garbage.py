@@ -9,9 +9,9 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from conftest import bump, grid_plane
+from conftest import run_cli as run
 from normalkit.assets.export import export_glb, export_obj
 from normalkit.baking.bake import bake
-from normalkit.cli import main
 from normalkit.core.errors import NormalkitError
 from normalkit.images.io import write_image
 from normalkit.maps.depth import depth_to_normals
@@ -21,12 +21,6 @@ from normalkit.mesh.io import load_mesh, save_obj, save_ply
 from normalkit.mesh.normals import check_hard_angle, ensure_normals, smooth_normals
 
 MISSING = "/nonexistent/high.ply"  # errors about arguments must come before loading it
-
-
-def run(args, capsys):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def one_error_line(err: str) -> str:

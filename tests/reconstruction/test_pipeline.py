@@ -416,7 +416,7 @@ def test_a_mesh_too_folded_to_unwrap_is_smoothed_and_unwrapped_again(quick, monk
 
 
 def test_taubin_smoothing_removes_noise_without_shrinking():
-    from normalkit.reconstruction.pipeline import taubin
+    from normalkit.reconstruction.shape import taubin
 
     s = sphere(4)
     rng = np.random.default_rng(0)

@@ -62,9 +62,7 @@ def run(args) -> int:
     the normal texture, mask overlap, seconds per stage and, with --reference, Chamfer
     distance, F-scores and normal consistency against the ground truth (MeshFormer's
     protocol). Nothing partial is left in OUTDIR on failure."""
-    from ..baking.bake import check_threads
     from ..core.atomic import check_outputs
-    from ..mesh.io import load_mesh
     from ..reconstruction.pipeline import output_names, reconstruct, write_reconstruction
 
     views = Path(args.views)
@@ -75,11 +73,9 @@ def run(args) -> int:
     inputs = _inputs(views, args.reference)
     check_outputs([("output", n) for n in output_names(args.name)], inputs, folder=out,
                   fix="choose another output folder or --name")
-    check_threads(args.threads)
-    # Read the reference now, so that a bad one fails before the reconstruction, not after.
-    reference = load_mesh(args.reference) if args.reference is not None else None
+    # reconstruct checks --threads and reads --reference before any work.
     result = reconstruct(views, faces=args.faces, texture=args.texture,
-                         use_views=args.use_views, reference=reference,
+                         use_views=args.use_views, reference=args.reference,
                          resolution=args.resolution, rounds=args.rounds,
                          threads=args.threads, progress=not args.quiet, log=log)
     write_reconstruction(result, out, name=args.name, inputs=inputs, log=log)

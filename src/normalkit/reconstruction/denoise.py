@@ -42,14 +42,20 @@ def roughness_deg(normals: np.ndarray, mask: np.ndarray) -> float:
     return float(np.degrees(np.median(np.arccos(cos))))
 
 
-def smooth_normals_image(normals: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian-smoothed unit normals inside ``mask`` (normalized convolution); 0 outside."""
+def _masked_gaussian(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """(H, W, C) Gaussian mean of ``values`` over the ``mask`` pixels only (normalized
+    convolution: what lies outside the mask never bleeds in)."""
     from scipy.ndimage import gaussian_filter
 
     m = mask.astype(np.float64)
-    w = gaussian_filter(m, sigma)
-    out = np.stack([gaussian_filter(normals[..., c] * m, sigma) for c in range(3)], axis=-1)
-    out /= np.maximum(w, 1e-12)[..., None]
+    out = np.stack([gaussian_filter(values[..., c] * m, sigma)
+                    for c in range(values.shape[-1])], axis=-1)
+    return out / np.maximum(gaussian_filter(m, sigma), 1e-12)[..., None]
+
+
+def smooth_normals_image(normals: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian-smoothed unit normals inside ``mask`` (normalized convolution); 0 outside."""
+    out = _masked_gaussian(normals, mask, sigma)
     out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-12)
     out[~mask] = 0.0
     return out.astype(np.float32)
@@ -88,8 +94,6 @@ def keep_detail_only(views: list[View], mesh, stats: list[dict], sigma: float = 
     part, the view gives the fine part (bumps finer than the triangles). Clean views, and
     pixels the mesh misses, are kept as they are.
     """
-    from scipy.ndimage import gaussian_filter
-
     from ..rendering.render import Renderer
 
     if not any(s["sigma_px"] > 0 for s in stats):
@@ -102,11 +106,8 @@ def keep_detail_only(views: list[View], mesh, stats: list[dict], sigma: float = 
             continue
         res = r.render(v.camera, passes=("normal_world", "mask"))
         both = v.mask & res["mask"]
-        diff = np.where(both[..., None], v.normals - res["normal_world"], 0.0)
-        w = gaussian_filter(both.astype(np.float64), sigma)
-        low = np.stack([gaussian_filter(diff[..., c], sigma) for c in range(3)], axis=-1)
-        low /= np.maximum(w, 1e-12)[..., None]
-        n = res["normal_world"] + diff - low
+        diff = v.normals - res["normal_world"]
+        n = res["normal_world"] + diff - _masked_gaussian(diff, both, sigma)
         n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
         normals = np.where(both[..., None], n, v.normals).astype(np.float32)
         normals[~v.mask] = 0.0

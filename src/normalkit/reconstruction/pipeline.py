@@ -133,8 +133,8 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from .carve import carve as carve_hull
     from .denoise import denoise_views, keep_detail_only
     from .hull import visual_hull
-    from .shape import refine, refine_rounds
-    from .texture import project_colors, project_normals, texel_frame
+    from .shape import refine, refine_rounds, taubin
+    from .texture import project_colors, project_normals, texel_frame, view_weights
     from .views import check_views, load_views, select_views
 
     _check_args(faces, texture, resolution, rounds, threads)
@@ -214,13 +214,13 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     # by padding) would only repeat what the report's "normals_seen" says.
     baked = bake(high_n, low, size=texture, samples=4, threads=threads)
     frame = texel_frame(low, texture)
+    weights = view_weights(low, frame, views, fields=hull.fields)  # for both textures
     texture_views = keep_detail_only(texture_views, high, noise, threads=threads)
-    normal_tex = project_normals(low, frame, texture_views, baked.normals,
-                                 fields=hull.fields)
+    normal_tex = project_normals(low, frame, texture_views, weights, baked.normals)
     stage("normal texture", t0)
 
     t0 = time.perf_counter()
-    colour = project_colors(low, frame, views, fields=hull.fields)
+    colour = project_colors(frame, views, weights)
     stage("colour texture", t0)
 
     t0 = time.perf_counter()
@@ -256,26 +256,6 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     }
     return ReconstructResult(mesh=low, normal_map=normal_tex["normals"], color_map=colour["image"],
                              high=high, hull=visual.mesh, report=report)
-
-
-def taubin(p: np.ndarray, f: np.ndarray, iterations: int, lam: float = 0.5,
-           mu: float = -0.53) -> np.ndarray:
-    """Taubin's λ|μ smoothing of vertex positions (uniform weights): removes folds and
-    noise without the shrinking of plain Laplacian smoothing."""
-    from scipy.sparse import coo_matrix, diags
-
-    e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    e = np.unique(np.sort(e, axis=1), axis=0)
-    n = len(p)
-    adj = coo_matrix((np.ones(2 * len(e)), (np.concatenate([e[:, 0], e[:, 1]]),
-                                            np.concatenate([e[:, 1], e[:, 0]]))),
-                     shape=(n, n)).tocsr()
-    avg = diags(1.0 / np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1)) @ adj
-    q = np.array(p, dtype=np.float64)
-    for _ in range(int(iterations)):
-        q = q + lam * (avg @ q - q)
-        q = q + mu * (avg @ q - q)
-    return q
 
 
 def view_residuals(mesh: Mesh, normal_map: np.ndarray, views, *, threads=None) -> dict:

@@ -33,7 +33,7 @@ from ..mesh.model import Mesh
 from .hull import Hull
 from .views import View
 
-__all__ = ["RefineInfo", "refine", "refine_rounds"]
+__all__ = ["RefineInfo", "refine", "refine_rounds", "taubin"]
 
 #: Share of the way to its neighbours' centroid (in its tangent plane) that a vertex moves
 #: after each round: keeps triangles well shaped without moving the surface.
@@ -172,6 +172,25 @@ def _subdivide(p: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     f2 = np.concatenate([np.stack([a, m01, m20], 1), np.stack([m01, b, m12], 1),
                          np.stack([m20, m12, c], 1), np.stack([m01, m12, m20], 1)])
     return p2, f2
+
+
+def taubin(p: np.ndarray, f: np.ndarray, iterations: int, lam: float = 0.5,
+           mu: float = -0.53) -> np.ndarray:
+    """Taubin's λ|μ smoothing of vertex positions (uniform weights): removes folds and
+    noise without the shrinking of plain Laplacian smoothing."""
+    from scipy.sparse import coo_matrix, diags
+
+    e = _edges(f)
+    n = len(p)
+    adj = coo_matrix((np.ones(2 * len(e)), (np.concatenate([e[:, 0], e[:, 1]]),
+                                            np.concatenate([e[:, 1], e[:, 0]]))),
+                     shape=(n, n)).tocsr()
+    avg = diags(1.0 / np.maximum(np.asarray(adj.sum(axis=1)).ravel(), 1)) @ adj
+    q = np.array(p, dtype=np.float64)
+    for _ in range(int(iterations)):
+        q = q + lam * (avg @ q - q)
+        q = q + mu * (avg @ q - q)
+    return q
 
 
 def _levels(faces: int) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rendering.camera import Camera, orbit_cameras
-from ..rendering.render import Material, Renderer
+from ..rendering.render import Material, Renderer, srgb_to_linear
 from .views import View
 
 __all__ = ["MVD_AZIMUTHS", "MVD_ELEVATIONS", "mvdiffusion_cameras", "render_views"]
@@ -40,8 +40,6 @@ def render_views(mesh, cameras, *, shading: str = "unlit", threads: int | None =
     views = []
     for k, cam in enumerate(cameras):
         res = r.render(cam, material=material, passes=("rgb", "normal_world", "mask"))
-        from ..rendering.render import srgb_to_linear
-
         views.append(View(camera=cam, normals=res["normal_world"].astype(np.float32),
                           mask=res["mask"].astype(bool),
                           rgb=srgb_to_linear(res["rgb"]).astype(np.float32),

@@ -9,7 +9,8 @@ weight
 where v points to the camera (head-on views win) and ``feather`` rises from 0 at the
 mask's contour to 1 at ``feather_px`` pixels inside it, so no background bleeds in at
 silhouettes and the seams between views blend. Visibility is a shadow ray from the point
-to the camera (Embree).
+to the camera (Embree). The weights depend on the cameras and masks only, so
+:func:`view_weights` computes them once for both textures.
 
 * Colour (:func:`project_colors`) is blended in linear RGB. Texels that no view sees take
   the inverse-distance mean of their nearest seen texels in 3D, which fills holes
@@ -35,7 +36,8 @@ from ..mesh.model import Mesh, interpolate_corners, linear_to_srgb
 from .hull import SilhouetteField, bilinear
 from .views import View
 
-__all__ = ["TexelFrame", "project_colors", "project_normals", "texel_frame"]
+__all__ = ["TexelFrame", "blend_views", "project_colors", "project_normals", "texel_frame",
+           "view_weights"]
 
 
 @dataclass
@@ -71,21 +73,21 @@ def texel_frame(mesh: Mesh, size: int) -> TexelFrame:
                       points=at[:3].T.astype(np.float64), normals=nrm, size=size)
 
 
-def blend_views(mesh: Mesh, frame: TexelFrame, views: list[View], attr: str, *,
-                power: float = 4.0, feather_px: float = 3.0, fields=None):
-    """Σ w·sample and Σ w per texel sample over the views that see it (``attr``: "rgb"
-    or "normals")."""
+def view_weights(mesh: Mesh, frame: TexelFrame, views: list[View], *, power: float = 4.0,
+                 feather_px: float = 3.0, fields=None) -> list[tuple]:
+    """Which texel samples each view sees, where, and how much it counts.
+
+    Per view: ``(index, xy, w)``: the texel samples it sees (visible by a shadow ray,
+    facing it, inside its mask's feather), their continuous pixel positions, and their
+    weights. It depends on the cameras and masks only, so one pass serves every texture.
+    """
     pts, nrm = frame.points, frame.normals
     caster = RayCaster(mesh.positions, mesh.faces)
     diag = float(np.linalg.norm(np.ptp(mesh.positions, axis=0)))
     eps = 2e-3 * diag
-    acc = np.zeros((len(pts), 3))
-    wsum = np.zeros(len(pts))
     fields = fields or [SilhouetteField(v) for v in views]
+    out = []
     for v, fld in zip(views, fields, strict=True):
-        image = getattr(v, attr)
-        if image is None:
-            continue
         cam = v.camera
         if cam.orthographic:
             to_cam = np.broadcast_to(-cam.forward, pts.shape)
@@ -108,7 +110,19 @@ def blend_views(mesh: Mesh, frame: TexelFrame, views: list[View], attr: str, *,
         hits = caster.intersect(o, to_cam[cand], (dist[cand] - 2 * eps).astype(np.float32))
         vis = hits.prim < 0
         cand, xy, feather = cand[vis], xy[vis], feather[vis]
-        w = facing[cand] ** power * feather
+        out.append((cand, xy, facing[cand] ** power * feather))
+    return out
+
+
+def blend_views(weights: list[tuple], views: list[View], attr: str, n: int):
+    """Σ w·sample and Σ w over the ``n`` texel samples, for the views' ``attr`` images
+    ("rgb" or "normals"; views without one are skipped)."""
+    acc = np.zeros((n, 3))
+    wsum = np.zeros(n)
+    for (cand, xy, w), v in zip(weights, views, strict=True):
+        image = getattr(v, attr)
+        if image is None:
+            continue
         sample = bilinear(image, xy[:, 0] - 0.5, xy[:, 1] - 0.5)
         acc[cand] += sample * w[:, None]  # cand is a subset of the samples: no repeats
         wsum[cand] += w
@@ -137,12 +151,11 @@ def _to_image(frame: TexelFrame, values: np.ndarray, channels: int) -> np.ndarra
     return img.reshape(frame.size, frame.size, channels)
 
 
-def project_colors(mesh: Mesh, frame: TexelFrame, views: list[View], *, power: float = 4.0,
-                   feather_px: float = 3.0, padding: float = 16, fields=None) -> dict:
+def project_colors(frame: TexelFrame, views: list[View], weights: list[tuple], *,
+                   padding: float = 16) -> dict:
     """Colour texture: ``image`` (T, T, 4) uint8 sRGB RGBA and ``seen`` (the fraction of
-    texel samples that some view saw)."""
-    acc, wsum = blend_views(mesh, frame, views, "rgb", power=power, feather_px=feather_px,
-                            fields=fields)
+    texel samples that some view saw). ``weights``: :func:`view_weights`."""
+    acc, wsum = blend_views(weights, views, "rgb", len(frame.points))
     seen = wsum > 1e-6
     color = np.full((len(wsum), 3), 0.5)
     color[seen] = acc[seen] / wsum[seen, None]
@@ -153,18 +166,17 @@ def project_colors(mesh: Mesh, frame: TexelFrame, views: list[View], *, power: f
     return {"image": rgba, "seen": float(seen.mean()) if len(seen) else 0.0}
 
 
-def project_normals(mesh: Mesh, frame: TexelFrame, views: list[View], fallback: np.ndarray,
-                    *, power: float = 4.0, feather_px: float = 3.0, padding: float = 16,
-                    fields=None) -> dict:
+def project_normals(mesh: Mesh, frame: TexelFrame, views: list[View], weights: list[tuple],
+                    fallback: np.ndarray, *, padding: float = 16) -> dict:
     """Tangent-space (MikkTSpace) normal texture from the views' normals.
 
+    ``weights``: :func:`view_weights` (of views with the same cameras and masks);
     ``fallback``: (T, T, 3) tangent-space unit normals for texels no view sees (e.g. a
     bake of the refined mesh). Returns ``normals`` (T, T, 3) float32 and ``seen``.
     """
     from ..baking.spaces import object_to_tangent, tangent_to_object
 
-    acc, wsum = blend_views(mesh, frame, views, "normals", power=power,
-                            feather_px=feather_px, fields=fields)
+    acc, wsum = blend_views(weights, views, "normals", len(frame.points))
     norm = np.linalg.norm(acc, axis=1)
     seen = (wsum > 1e-6) & (norm > 1e-6 * np.maximum(wsum, 1e-30))
     fallback_obj, _ = tangent_to_object(fallback, mesh)
