@@ -132,7 +132,8 @@ def run(args, tmp: Path) -> int:
         if importlib.util.find_spec("bpy") is None:
             print("Blender: bpy is not installed; skipped")
         else:
-            sys.path.insert(0, str(TESTS))
+            # tests/ for blender_ref, tests/interop/ for the Blender render itself.
+            sys.path[:0] = [str(TESTS), str(TESTS / "interop")]
             from test_render_blender import blender_render
 
             save_ply(mesh, tmp / "torus.ply")
