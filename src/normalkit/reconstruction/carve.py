@@ -7,7 +7,9 @@ are integrated into a depth map (discontinuity-preserving BiNI,
 connected region (perspective) or one offset (orthographic). That unknown is fixed
 robustly against the current mesh's own depth in the view (a median ratio, or
 difference, over the region): the mesh is right almost everywhere, and wrong only where
-the hull is.
+the hull is. Where a depth jump leaves no trace in the normals, its place is ambiguous;
+each view is integrated with two BiNI sharpness values and the deeper result kept
+(:func:`integrated_depth`).
 
 The space in front of a view's integrated surface is empty. A voxel is carved when at
 least ``votes`` views see it, by more than ``margin`` voxels, in front of the surface they
@@ -58,13 +60,33 @@ def coarse_view(view: View, factor: int) -> tuple[Camera, np.ndarray, np.ndarray
     return coarse, normals.astype(np.float32), mask
 
 
+#: BiNI sharpness values each view is integrated with (see :func:`integrated_depth`).
+SHARPNESS = (2.0, 4.0)
+
+
 def integrated_depth(cam: Camera, normals: np.ndarray, mask: np.ndarray,
                      mesh_depth: np.ndarray, mesh_mask: np.ndarray,
-                     max_iter: int = 60) -> np.ndarray:
+                     max_iter: int = 60, sharpness=SHARPNESS) -> np.ndarray:
     """A view's world normals integrated into z-depth, scaled to agree with the mesh's.
+
+    Where a depth jump leaves no trace in the normals, BiNI's choice of where to put it is
+    not unique: a cup's floor, seen past the near rim whose top faces the same way, joins
+    either the far rim (right) or the near one (then it lies in front of the truth and
+    carves nothing), and which one it joins flips with BiNI's sharpness ``k`` and the
+    resolution. So the view is integrated once per ``sharpness`` value, each result is
+    anchored, and the deepest is kept per pixel: a hypothesis that is too shallow only
+    carves less, and one that is too deep is outvoted by the other views (:func:`carve`).
 
     NaN where the integration gives nothing or a region has no mesh depth to anchor it.
     """
+    out = np.full(mask.shape, np.nan)
+    for k in sharpness:
+        out = np.fmax(out, _anchored_depth(cam, normals, mask, mesh_depth, mesh_mask,
+                                           max_iter, float(k)))
+    return out
+
+
+def _anchored_depth(cam, normals, mask, mesh_depth, mesh_mask, max_iter, k) -> np.ndarray:
     from scipy import ndimage
 
     from ..maps.integrate import integrate_normals
@@ -74,9 +96,10 @@ def integrated_depth(cam: Camera, normals: np.ndarray, mask: np.ndarray,
     if cam.orthographic:
         d, _ = integrate_normals(n_cam, mask, orthographic=True,
                                  pixel_size=1.0 / cam.K[0, 0], solver="bilateral",
-                                 max_iter=max_iter)
+                                 k=k, max_iter=max_iter)
     else:
-        d, _ = integrate_normals(n_cam, mask, cam.K, solver="bilateral", max_iter=max_iter)
+        d, _ = integrate_normals(n_cam, mask, cam.K, solver="bilateral", k=k,
+                                 max_iter=max_iter)
     labels, n = ndimage.label(np.isfinite(d))
     out = np.full(d.shape, np.nan)
     for region in range(1, n + 1):
