@@ -12,8 +12,9 @@ mvdiffusion_cameras` (azimuths 30° + 60°k, elevations 20° / −10°, 320²).
   a box (1 × 0.8 × 0.6, flat normals) at 320², 5,000 faces, 256² textures. The output
   is closed, manifold, consistently outward, one part, about ``faces`` triangles; the
   sphere's median vertex radius is within 0.5 % of 1; the box's bounding-box edges are
-  within 0.5 % of the truth. Targets not met today are ``xfail`` with the figures
-  measured (see each reason); the figures are printed in every run.
+  within 0.5 % of the truth; a bowl (a cup 0.3 high) gets its cavity carved back.
+  Targets not met today are ``xfail`` with the figures measured (see each reason); the
+  figures are printed in every run.
 """
 
 from __future__ import annotations
@@ -316,15 +317,30 @@ def sphere_run():
     return truth, result, figures
 
 
+def box_edges(mesh: Mesh) -> np.ndarray:
+    """The box's edge lengths as the reconstruction has them: per axis, the distance
+    between the median planes of its two opposite faces (the centroids of the triangles
+    whose normal is within 11° of ±axis). Like the sphere's median radius, this measures
+    the shape, not its most outlying vertex."""
+    c = mesh.corner_positions()
+    n = np.cross(c[:, 1] - c[:, 0], c[:, 2] - c[:, 0])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
+    centre = c.mean(axis=1)
+    return np.array([np.median(centre[n[:, a] > 0.98, a]) - np.median(centre[n[:, a] < -0.98, a])
+                     for a in range(3)])
+
+
 @pytest.fixture(scope="module")
 def box_run():
     truth = box()
     result, _ = _reconstruct(truth, 320, faces=FACES, texture=256)
-    edges = np.ptp(result.mesh.positions, axis=0)
+    edges = box_edges(result.mesh)
     rel = edges / BOX - 1
-    print(f"\n[pipeline] box: {result.summary()}\n[pipeline] box bounding-box edges "
+    bbox = np.ptp(result.mesh.positions, axis=0) / BOX - 1
+    print(f"\n[pipeline] box: {result.summary()}\n[pipeline] box edges (face planes) "
           f"{np.round(edges, 4).tolist()} vs {BOX.tolist()}: "
-          f"{', '.join(f'{100 * e:+.2f} %' for e in rel)}; hull "
+          f"{', '.join(f'{100 * e:+.2f} %' for e in rel)}; bounding box "
+          f"{', '.join(f'{100 * e:+.2f} %' for e in bbox)}; hull "
           f"{np.round(np.ptp(result.hull.positions, axis=0), 4).tolist()}; seconds "
           f"{result.report['seconds']}")
     return truth, result, rel
@@ -346,11 +362,14 @@ def test_sphere_median_radius(sphere_run):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason=(
-    "measured: bounding-box edges +0.41 % (x), +0.33 % (y), +6.35 % (z); the visual "
-    "hull's +24 %, +24 %, +20 %. z is the axis the views see at 20° / -10° only: carving "
-    "brings the top from +0.096 to +0.012 over the true 0.3, but the bottom stays at the "
-    "hull's -0.326, a wedge thinner than the carve margin (3 voxels) whose faces the "
-    "views see at 80° from head-on"))
+    "measured (bench sweep of this code): face-plane edges -1.15 % (x), -0.99 % (y), "
+    "+1.97 % (z); bounding box +0.45 %, +0.78 %, +6.17 %. x and y: the refinement's "
+    "tangential relaxation moves the vertices on the box's creases across them, rounding "
+    "the edges and drawing the faces beside them in (without it, the face planes come "
+    "within +0.17 % and +0.09 %, but organic meshes fold); keeping confirmed creases "
+    "still left -1 %. z: the top and bottom are seen only at 70° and 80° from head-on, "
+    "so their pixels weigh little (cos² each) against smoothness: the hull's wedge "
+    "under the bottom is not flattened"))
 def test_box_edges(box_run):
     _, _, rel = box_run
     assert np.abs(rel).max() <= EDGE_TOL, rel
@@ -425,3 +444,32 @@ def test_taubin_smoothing_removes_noise_without_shrinking():
     r_smooth = np.linalg.norm(smooth, axis=1)
     assert r_smooth.std() < 0.5 * r_noisy.std()
     assert abs(np.median(r_smooth) - 1) < 0.01  # Laplacian smoothing alone would shrink it
+
+
+def test_silhouette_rows_pull_an_outline_back_inside_the_masks():
+    """A sphere 5 % too large is pulled in by about 0.05 at its contours, one 5 % too small
+    pushed out, and the true sphere barely moves: the silhouette term is two-sided and
+    sub-pixel."""
+    from normalkit.baking.rays import RayCaster
+    from normalkit.reconstruction.shape import (
+        _face_targets,
+        _silhouette_rows,
+        _vertex_normals,
+        outside_distance,
+    )
+
+    truth = sphere(4)
+    views = render_views(truth, mvdiffusion_cameras(truth, size=256), shading="unlit")
+    outside = [outside_distance(v) for v in views]
+    moves = {}
+    for scale in (0.95, 1.0, 1.05):
+        p = truth.positions * scale
+        vn, fn = _vertex_normals(p, truth.faces)
+        *_, missing = _face_targets(views, RayCaster(p, truth.faces), len(truth.faces), fn, 2.0)
+        _, targets = _silhouette_rows(views, p, truth.faces, fn, vn, missing, outside)
+        moves[scale] = targets
+    assert len(moves[1.05]) > 100 and np.all(moves[1.05] < 0)
+    assert -0.06 < np.median(moves[1.05]) < -0.035, np.median(moves[1.05])
+    assert len(moves[0.95]) > 100 and np.median(moves[0.95]) > 0.02, np.median(moves[0.95])
+    assert np.abs(moves[1.0]).max(initial=0.0) < 0.01, np.abs(moves[1.0]).max()
+

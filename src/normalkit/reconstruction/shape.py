@@ -9,7 +9,8 @@ least-squares solve over all vertices:
   T_f: T_f · ((x_a + d_a N_a) − (x_b + d_b N_b)) = 0. This integrates the normals over
   the mesh, the way normal integration does over an image;
 * silhouette rows: every mask pixel whose ray misses the mesh pulls the contour vertex
-  nearest to it in the image outward by its distance (world units at the vertex's depth);
+  nearest to it in the image outward by its distance (world units at the vertex's
+  depth), and a contour vertex that projects outside the mask is pulled back in;
 * the hull as an active set: vertices the solve moves outside it are held on it, and the
   solve runs again, so the correction spreads smoothly;
 * smoothness on d over edges, and a small damping.
@@ -97,24 +98,44 @@ def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np
     return acc, wsum, np.concatenate(residuals) if residuals else np.zeros(0), missing
 
 
+def outside_distance(view: View) -> np.ndarray:
+    """(H, W) float32: each pixel's distance, in pixels, to the nearest mask pixel (0 on
+    the mask)."""
+    from scipy import ndimage
+
+    return ndimage.distance_transform_edt(~view.mask).astype(np.float32)
+
+
 def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.ndarray,
-                     missing: list, reach_px: float = 12.0):
-    """(vertex, target displacement) pairs that grow the mesh's outline over the mask.
+                     vn: np.ndarray, missing: list, outside: list, reach_px: float = 12.0,
+                     slack_px: float = 1.0, min_rate: float = 0.7):
+    """(vertex, target displacement) pairs that fit the mesh's outline to the masks.
 
     A vertex is on a view's contour generator when its faces face both toward and away
     from the camera; moving it along its normal (perpendicular to the ray there) moves
-    its projection across the outline. Every mask pixel whose ray misses the mesh pulls
-    the contour vertex nearest to it in the image outward by its distance (world units at
-    the vertex's depth). Outlines that already cover the mask are left free to slide
-    along their rays: the hull keeps them from growing past it.
+    its projection across the outline. Both ways:
+
+    * every mask pixel whose ray misses the mesh pulls the contour vertex nearest to it in
+      the image outward by its distance;
+    * a contour vertex that projects outside the mask, more than ``slack_px`` beyond the
+      nearest mask pixel centre (``outside``, per view, interpolated between pixel
+      centres), is pulled inward by the excess. A mask pixel's centre is inside the
+      silhouette and its background neighbour's centre outside, so the outline lies
+      between them: the two kinds of rows hold it in that one-pixel band, where the
+      hull's bound is a voxel. The pull is the excess over the rate at which moving the
+      vertex along its normal ``vn`` moves it out across the outline (pixels per world
+      unit, from the distance's gradient), and only vertices whose normal crosses the
+      outline at ``min_rate`` or more of the full rate get one: a corner's normal may run
+      along the outline, and pulling it would only dent the surface.
+
+    Outward distances are converted to world units at the vertex's depth.
     """
+    from scipy import ndimage
     from scipy.spatial import cKDTree
 
     rows_v, rows_t = [], []
     centres = p[f].mean(axis=1)
-    for v, miss in zip(views, missing, strict=True):
-        if len(miss) == 0:
-            continue
+    for v, miss, dist_out in zip(views, missing, outside, strict=True):
         cam = v.camera
         ray = (np.broadcast_to(cam.forward, centres.shape) if cam.orthographic
                else centres - cam.position)
@@ -130,25 +151,44 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
         xy = cam.project(p[idx])
         ok = np.isfinite(xy).all(axis=1)
         idx, xy = idx[ok], xy[ok]
-        dist, near = cKDTree(xy).query(miss, distance_upper_bound=reach_px, workers=-1)
-        hit = np.isfinite(dist)
-        if not hit.any():
-            continue
         push = np.zeros(len(idx))
-        np.maximum.at(push, near[hit], dist[hit])
+        if len(miss):
+            dist, near = cKDTree(xy).query(miss, distance_upper_bound=reach_px, workers=-1)
+            hit = np.isfinite(dist)
+            np.maximum.at(push, near[hit], dist[hit])
+        # Bilinear between pixel centres: 0 at a mask pixel's centre, 1 at the centre of
+        # the background pixel beside it, which the silhouette does not reach.
+        at = [xy[:, 1] - 0.5, xy[:, 0] - 0.5]
+        beyond = ndimage.map_coordinates(dist_out, at, order=1, mode="nearest") - slack_px
+        pull = np.flatnonzero((push == 0) & (beyond > 0))
+        pull_t = np.zeros(0)
+        if len(pull):
+            gy, gx = (ndimage.map_coordinates(g, [a[pull] for a in at], order=1,
+                                              mode="nearest") for g in np.gradient(dist_out))
+            z = (np.ones(len(pull)) if cam.orthographic
+                 else np.maximum(cam.z_depth(p[idx[pull]]), 1e-9))
+            h = 1e-3 * z  # world units: a thousandth of the depth
+            moved = cam.project(p[idx[pull]] + h[:, None] * vn[idx[pull]]) - xy[pull]
+            rate = (moved[:, 0] * gx + moved[:, 1] * gy) / h  # pixels per world unit
+            full = 0.5 * (cam.K[0, 0] + cam.K[1, 1]) / z
+            keep = rate > min_rate * full
+            pull, pull_t = pull[keep], -beyond[pull[keep]] / rate[keep]
         sel = push > 0
+        if not sel.any() and not len(pull):
+            continue
         scale = (np.full(sel.sum(), 1.0) if cam.orthographic
                  else np.maximum(cam.z_depth(p[idx[sel]]), 1e-9))
         f_px = 0.5 * (cam.K[0, 0] + cam.K[1, 1])
-        rows_v.append(idx[sel])
-        rows_t.append(push[sel] * scale / f_px)
+        rows_v += [idx[sel], idx[pull]]
+        rows_t += [push[sel] * scale / f_px, pull_t]
     if not rows_v:
         return np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(rows_v), np.concatenate(rows_t)
 
 
-def _relax(p: np.ndarray, vn: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
+def _relax(p: np.ndarray, f: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
     """Move vertices toward their neighbours' centroid within their tangent plane."""
+    vn, _ = _vertex_normals(p, f)
     nv = len(p)
     s = np.zeros_like(p)
     c = np.zeros(nv)
@@ -268,6 +308,7 @@ def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress
     step_cap = 3.0 * hull.voxel
     residual_log = []
     seen = 0.0
+    outside = [outside_distance(v) for v in views]
     for _ in range(rounds):
         vn, fn = _vertex_normals(p, f)
         caster = RayCaster(p, f)
@@ -292,7 +333,7 @@ def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress
             vals += [w * np.einsum("ij,ij->i", t, vn[va]), -w * np.einsum("ij,ij->i", t, vn[vb])]
             rhs.append(-w * np.einsum("ij,ij->i", t, p[va] - p[vb]))
             r0 += len(fi)
-        sv, st = _silhouette_rows(views, p, f, fn, missing)
+        sv, st = _silhouette_rows(views, p, f, fn, vn, missing, outside)
         if len(sv):
             ws = np.sqrt(silhouette)
             ridx = r0 + np.arange(len(sv))
@@ -324,8 +365,7 @@ def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress
         d = np.clip(d, -step_cap, step_cap)
         p = p + d[:, None] * vn
         p = hull.pull_inside(p)
-        vn, _ = _vertex_normals(p, f)
-        p = _relax(p, vn, edges, RELAX)
+        p = _relax(p, f, edges, RELAX)
         if progress:
             progress()
     return p, residual_log, seen
