@@ -41,8 +41,10 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
     pytest.skip("bpy (Blender as a Python module) is not installed", allow_module_level=True)
 
 from test_export_blender import (  # noqa: E402
+    SAME_DATA_MAX_DEG,
     TO_OURS,
     _glb_corners,
+    _glb_normals,
     _match_corners,
     _run_child,
 )
@@ -54,7 +56,12 @@ pytestmark = pytest.mark.slow
 
 TEXTURE = 512
 FACES = 2000
-TANGENT_DEG, TANGENT_SHARE, TANGENT_MAX_DEG = 0.01, 0.999, 0.05  # as test_export_blender
+#: As test_export_blender's bounds for spot: Blender keeps imported normals as int16 custom
+#: normals, which moves them by up to a few hundredths of a degree on a reconstruction's
+#: irregular triangles, and MikkTSpace passes part of that on to the tangents; that the
+#: whole difference is the normals is checked below (our MikkTSpace of the data Blender
+#: imported against Blender's tangents).
+TANGENT_DEG, TANGENT_SHARE, TANGENT_MAX_DEG = 0.01, 0.98, 0.05
 BAKE_MEDIAN_MAX, BAKE_P95_MAX = 0.2, 2.0  # degrees, as test_export_blender
 RENDER_MEDIAN_MAX, RENDER_P95_MAX = 0.5, 0.1  # degrees, as test_render_blender
 RENDER_SIZE = 256
@@ -134,14 +141,26 @@ def test_blender_tangents_match_our_tangent_attribute(recon):
     np.testing.assert_array_equal(info["matrix_world"], np.eye(4))
     pos, uv, tan, sign, indices = _glb_corners(recon["glb"])
     idx, how = _match_corners(pos, uv, indices, child["position"] @ TO_OURS.T, child["uv"])
-    ang = br.angles_deg(child["tangent"] @ TO_OURS.T, tan[idx])
+    from normalkit.mesh.tangents import mikktspace
+
+    b_pos, b_nrm = child["position"] @ TO_OURS.T, child["normal"] @ TO_OURS.T
+    b_tan = child["tangent"] @ TO_OURS.T
+    ang = br.angles_deg(b_tan, tan[idx])
     share = float(np.mean(ang <= TANGENT_DEG))
+    _, nrm_glb = _glb_normals(recon["glb"])
+    n_ang = br.angles_deg(b_nrm, nrm_glb[idx])
+    same = mikktspace(b_pos.reshape(-1, 3, 3), b_nrm.reshape(-1, 3, 3),
+                      child["uv"].reshape(-1, 3, 2)).reshape(-1, 4)
+    same_ang = br.angles_deg(same[:, :3], b_tan)
     print(f"\n[reconstruct_blender] {len(ang)} corners matched by {how}: Blender tangents vs "
           f"our TANGENT median {np.median(ang):.1e}°, max {ang.max():.1e}°, "
-          f"{100 * share:.2f}% ≤ {TANGENT_DEG}°")
+          f"{100 * share:.2f}% ≤ {TANGENT_DEG}°; Blender's stored normals vs ours: max "
+          f"{n_ang.max():.1e}°; our MikkTSpace of Blender's imported data vs Blender: max "
+          f"{same_ang.max():.1e}°")
     np.testing.assert_array_equal(child["sign"], sign[idx])
     assert share >= TANGENT_SHARE
     assert ang.max() <= TANGENT_MAX_DEG
+    assert same_ang.max() <= SAME_DATA_MAX_DEG
 
 
 # ------------------------------------------------------------------------------------------
