@@ -122,11 +122,12 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
       centres), is pulled inward by the excess. A mask pixel's centre is inside the
       silhouette and its background neighbour's centre outside, so the outline lies
       between them: the two kinds of rows hold it in that one-pixel band, where the
-      hull's bound is a voxel. The pull is the excess over the rate at which moving the
-      vertex along its normal ``vn`` moves it out across the outline (pixels per world
-      unit, from the distance's gradient), and only vertices whose normal crosses the
-      outline at ``min_rate`` or more of the full rate get one: a corner's normal may run
-      along the outline, and pulling it would only dent the surface.
+      hull's bound is a voxel. The pull (world units) is the excess divided by the rate
+      at which moving the vertex along its normal ``vn`` carries it out across the
+      outline (pixels per world unit, from the distance's gradient); only vertices whose
+      normal crosses the outline at ``min_rate`` or more of the full rate get one: a
+      corner's normal may run along the outline, and pulling it would only dent the
+      surface.
 
     Outward distances are converted to world units at the vertex's depth.
     """
