@@ -20,7 +20,9 @@ to scale); orthographic cameras integrate depth directly (up to an offset).
 from __future__ import annotations
 
 import math
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -449,6 +451,27 @@ def _coefficients(n: np.ndarray, grid: _Grid, K, projection: str, pixel_size: fl
 # solvers
 
 
+_RNG_LOCK = threading.Lock()
+
+
+@contextmanager
+def _seeded_global_rng(seed: int):
+    """NumPy's global random state seeded for the block, then put back as it was.
+
+    PyAMG's smoothed-aggregation setup estimates spectral radii from ``np.random.rand``
+    start vectors; unseeded, the preconditioner, and so the depth, differed from run to
+    run in the last digits, which later stages (carving, marching cubes) can amplify. The
+    lock keeps two threads from seeding over each other.
+    """
+    with _RNG_LOCK:
+        state = np.random.get_state()
+        np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
+
+
 def _solve_multigrid(L, rhs):
     """Solve the Laplacian system to relative residual _FAST_RTOL; CG + SA-AMG V-cycle."""
     try:
@@ -464,7 +487,8 @@ def _solve_multigrid(L, rhs):
         from scipy.sparse.linalg import spsolve
 
         return spsolve(A.tocsc(), rhs), 0, True
-    ml = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=50)
+    with _seeded_global_rng(0):  # PyAMG starts its spectral-radius estimate at random
+        ml = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric", max_coarse=50)
     count = [0]
 
     def tick(_):
