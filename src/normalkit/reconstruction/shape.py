@@ -99,11 +99,13 @@ def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np
 
 
 def outside_distance(view: View) -> np.ndarray:
-    """(H, W) float32: each pixel's distance, in pixels, to the nearest mask pixel (0 on
-    the mask)."""
+    """(3, H, W) float32: each pixel's distance, in pixels, to the nearest mask pixel (0
+    on the mask), and that distance's gradient along rows and along columns. It depends
+    on the mask only: :func:`refine` computes it once per view."""
     from scipy import ndimage
 
-    return ndimage.distance_transform_edt(~view.mask).astype(np.float32)
+    dist = ndimage.distance_transform_edt(~view.mask).astype(np.float32)
+    return np.stack([dist, *np.gradient(dist)])
 
 
 def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.ndarray,
@@ -117,17 +119,17 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
 
     * every mask pixel whose ray misses the mesh pulls the contour vertex nearest to it in
       the image outward by its distance;
-    * a contour vertex that projects outside the mask, more than ``slack_px`` beyond the
-      nearest mask pixel centre (``outside``, per view, interpolated between pixel
-      centres), is pulled inward by the excess. A mask pixel's centre is inside the
-      silhouette and its background neighbour's centre outside, so the outline lies
-      between them: the two kinds of rows hold it in that one-pixel band, where the
-      hull's bound is a voxel. The pull (world units) is the excess divided by the rate
-      at which moving the vertex along its normal ``vn`` carries it out across the
-      outline (pixels per world unit, from the distance's gradient); only vertices whose
-      normal crosses the outline at ``min_rate`` or more of the full rate get one: a
-      corner's normal may run along the outline, and pulling it would only dent the
-      surface.
+    * a contour vertex that projects outside the mask, more than ``slack_px`` beyond
+      the nearest mask pixel centre (``outside``: :func:`outside_distance` per view,
+      interpolated between pixel centres), is pulled inward by the excess. A mask
+      pixel's centre is inside the silhouette and its background neighbour's centre
+      outside, so the outline lies between them: the two kinds of rows hold it in that
+      one-pixel band, where the hull's bound is a voxel. The pull (world units) is the
+      excess divided by the rate at which moving the vertex along its normal ``vn``
+      carries it out across the outline (pixels per world unit, from the distance's
+      gradient); only vertices whose normal crosses the outline at ``min_rate`` or
+      more of the full rate get one: a corner's normal may run along the outline, and
+      pulling it would only dent the surface.
 
     Outward distances are converted to world units at the vertex's depth.
     """
@@ -136,7 +138,7 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
 
     rows_v, rows_t = [], []
     centres = p[f].mean(axis=1)
-    for v, miss, dist_out in zip(views, missing, outside, strict=True):
+    for v, miss, (dist_out, grad_row, grad_col) in zip(views, missing, outside, strict=True):
         cam = v.camera
         ray = (np.broadcast_to(cam.forward, centres.shape) if cam.orthographic
                else centres - cam.position)
@@ -165,7 +167,7 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
         pull_t = np.zeros(0)
         if len(pull):
             gy, gx = (ndimage.map_coordinates(g, [a[pull] for a in at], order=1,
-                                              mode="nearest") for g in np.gradient(dist_out))
+                                              mode="nearest") for g in (grad_row, grad_col))
             z = (np.ones(len(pull)) if cam.orthographic
                  else np.maximum(cam.z_depth(p[idx[pull]]), 1e-9))
             h = 1e-3 * z  # world units: a thousandth of the depth
@@ -187,9 +189,8 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
     return np.concatenate(rows_v), np.concatenate(rows_t)
 
 
-def _relax(p: np.ndarray, f: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
+def _relax(p: np.ndarray, vn: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
     """Move vertices toward their neighbours' centroid within their tangent plane."""
-    vn, _ = _vertex_normals(p, f)
     nv = len(p)
     s = np.zeros_like(p)
     c = np.zeros(nv)
@@ -287,19 +288,20 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 1
         mesh, _ = decimate(mesh, faces=base)
     p, f = mesh.positions.copy(), mesh.faces.copy()
     residual_log, seen = [], 0.0
+    outside = [outside_distance(v) for v in views]
     for level in range(levels):
         if level:
             p, f = _subdivide(p, f)
         n = max(int(rounds) >> level, 1 if rounds else 0)
-        p, res, seen = _refine_level(hull, views, p, f, n, smooth, silhouette, power,
-                                     progress)
+        p, res, seen = _refine_level(hull, views, outside, p, f, n, smooth, silhouette,
+                                     power, progress)
         residual_log += res
     refined = Mesh(positions=p, faces=f, name="refined mesh")
     return refined, RefineInfo(rounds=len(residual_log), faces=len(f), seen_faces=seen,
                                residual_deg=residual_log)
 
 
-def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress):
+def _refine_level(hull, views, outside, p, f, rounds, smooth, silhouette, power, progress):
     from scipy.sparse import coo_matrix, diags
     from scipy.sparse.linalg import spsolve
 
@@ -309,7 +311,6 @@ def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress
     step_cap = 3.0 * hull.voxel
     residual_log = []
     seen = 0.0
-    outside = [outside_distance(v) for v in views]
     for _ in range(rounds):
         vn, fn = _vertex_normals(p, f)
         caster = RayCaster(p, f)
@@ -366,7 +367,8 @@ def _refine_level(hull, views, p, f, rounds, smooth, silhouette, power, progress
         d = np.clip(d, -step_cap, step_cap)
         p = p + d[:, None] * vn
         p = hull.pull_inside(p)
-        p = _relax(p, f, edges, RELAX)
+        vn, _ = _vertex_normals(p, f)
+        p = _relax(p, vn, edges, RELAX)
         if progress:
             progress()
     return p, residual_log, seen
