@@ -312,37 +312,52 @@ def _match_corners(glb_pos, glb_uv, indices, b_pos, b_uv):
     return idx, "nearest position + UV"
 
 
-@pytest.mark.parametrize("case", ["torus", "spot", "spot_merged"])
-def test_blender_tangents_match_our_tangent_attribute(case, request):
+def compare_tangents(glb, child) -> dict:
+    """Blender's tangents of an imported GLB (``child``: the Blender script's output)
+    against the GLB's TANGENT attribute, corner by corner, and where a difference comes
+    from: Blender's stored normals against our NORMAL attribute, and our MikkTSpace run on
+    exactly the data Blender imported against Blender's tangents.
+
+    Returns ``how`` (how corners were matched), ``angle`` (degrees per corner), ``share``
+    (within TANGENT_DEG), ``sign`` (our bitangent signs, in Blender's corner order),
+    ``normal_angle``, ``same`` (our MikkTSpace of Blender's data, (N, 4)) and
+    ``same_angle``.
+    """
     from normalkit.mesh.tangents import mikktspace
 
-    data = request.getfixturevalue(case)
-    child = data["child"]
-    info = child["info"]
-    np.testing.assert_array_equal(info["matrix_world"], np.eye(4))
-    assert info["corners"] == 3 * info["faces"]  # triangles, loops in polygon order
-    pos, uv, tan, sign, indices = _glb_corners(data["glb"])
+    pos, uv, tan, sign, indices = _glb_corners(glb)
     b_pos = child["position"] @ TO_OURS.T
     b_nrm = child["normal"] @ TO_OURS.T
     b_tan = child["tangent"] @ TO_OURS.T
     idx, how = _match_corners(pos, uv, indices, b_pos, child["uv"])
     ang = br.angles_deg(b_tan, tan[idx])
-    share = float(np.mean(ang <= TANGENT_DEG))
-    same_sign = float(np.mean(child["sign"] == sign[idx]))
-    n_mirror = int((sign[idx] < 0).sum())
-    # Where the difference comes from: Blender's stored normals vs our NORMAL attribute,
-    # and our MikkTSpace run on exactly the data Blender imported.
-    _, nrm_glb = _glb_normals(data["glb"])
-    n_ang = br.angles_deg(b_nrm, nrm_glb[idx])
+    _, nrm_glb = _glb_normals(glb)
     same = mikktspace(b_pos.reshape(-1, 3, 3), b_nrm.reshape(-1, 3, 3),
                       child["uv"].reshape(-1, 3, 2)).reshape(-1, 4)
-    same_ang = br.angles_deg(same[:, :3], b_tan)
+    return {"how": how, "angle": ang, "share": float(np.mean(ang <= TANGENT_DEG)),
+            "sign": sign[idx], "corners_in_glb": len(pos),
+            "normal_angle": br.angles_deg(b_nrm, nrm_glb[idx]), "same": same,
+            "same_angle": br.angles_deg(same[:, :3], b_tan)}
+
+
+@pytest.mark.parametrize("case", ["torus", "spot", "spot_merged"])
+def test_blender_tangents_match_our_tangent_attribute(case, request):
+    data = request.getfixturevalue(case)
+    child = data["child"]
+    info = child["info"]
+    np.testing.assert_array_equal(info["matrix_world"], np.eye(4))
+    assert info["corners"] == 3 * info["faces"]  # triangles, loops in polygon order
+    c = compare_tangents(data["glb"], child)
+    ang, share, same, same_ang = c["angle"], c["share"], c["same"], c["same_angle"]
+    same_sign = float(np.mean(child["sign"] == c["sign"]))
+    n_mirror = int((c["sign"] < 0).sum())
     print(f"\n[export_blender] {case}: {len(ang)} corners ({info['vertices']} Blender vertices, "
-          f"GLB {len(pos)}), {n_mirror} with sign −1, matched by {how}; Blender tangents vs our "
-          f"TANGENT: median {np.median(ang):.1e}°, p99.9 {np.percentile(ang, 99.9):.1e}°, max "
-          f"{ang.max():.1e}°, {100 * share:.2f}% ≤ {TANGENT_DEG}°, signs equal "
-          f"{100 * same_sign:.2f}%; Blender's stored normals vs ours: max {n_ang.max():.1e}°; "
-          f"our MikkTSpace of Blender's imported data vs Blender: max {same_ang.max():.1e}°")
+          f"GLB {c['corners_in_glb']}), {n_mirror} with sign −1, matched by {c['how']}; "
+          f"Blender tangents vs our TANGENT: median {np.median(ang):.1e}°, p99.9 "
+          f"{np.percentile(ang, 99.9):.1e}°, max {ang.max():.1e}°, {100 * share:.2f}% ≤ "
+          f"{TANGENT_DEG}°, signs equal {100 * same_sign:.2f}%; Blender's stored normals vs "
+          f"ours: max {c['normal_angle'].max():.1e}°; our MikkTSpace of Blender's imported "
+          f"data vs Blender: max {same_ang.max():.1e}°")
     assert same_sign == 1.0
     assert share >= TANGENT_SHARE[case]
     assert ang.max() <= TANGENT_MAX_DEG
@@ -351,7 +366,7 @@ def test_blender_tangents_match_our_tangent_attribute(case, request):
     if case.startswith("spot"):
         assert n_mirror > 0  # spot's UV layout has mirrored islands
     if case == "spot_merged":
-        assert info["vertices"] < len(pos)  # the importer did merge
+        assert info["vertices"] < c["corners_in_glb"]  # the importer did merge
 
 
 # ------------------------------------------------------------------------------------------

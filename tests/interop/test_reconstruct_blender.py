@@ -43,10 +43,8 @@ if importlib.util.find_spec("bpy") is None:  # no import here: bpy stays out of 
 from test_export_blender import (  # noqa: E402
     SAME_DATA_MAX_DEG,
     TO_OURS,
-    _glb_corners,
-    _glb_normals,
-    _match_corners,
     _run_child,
+    compare_tangents,
 )
 
 import blender_ref as br  # noqa: E402
@@ -137,30 +135,18 @@ def test_blender_wires_both_textures_into_the_principled_bsdf(recon):
 
 def test_blender_tangents_match_our_tangent_attribute(recon):
     child = recon["child"]
-    info = child["info"]
-    np.testing.assert_array_equal(info["matrix_world"], np.eye(4))
-    pos, uv, tan, sign, indices = _glb_corners(recon["glb"])
-    idx, how = _match_corners(pos, uv, indices, child["position"] @ TO_OURS.T, child["uv"])
-    from normalkit.mesh.tangents import mikktspace
-
-    b_pos, b_nrm = child["position"] @ TO_OURS.T, child["normal"] @ TO_OURS.T
-    b_tan = child["tangent"] @ TO_OURS.T
-    ang = br.angles_deg(b_tan, tan[idx])
-    share = float(np.mean(ang <= TANGENT_DEG))
-    _, nrm_glb = _glb_normals(recon["glb"])
-    n_ang = br.angles_deg(b_nrm, nrm_glb[idx])
-    same = mikktspace(b_pos.reshape(-1, 3, 3), b_nrm.reshape(-1, 3, 3),
-                      child["uv"].reshape(-1, 3, 2)).reshape(-1, 4)
-    same_ang = br.angles_deg(same[:, :3], b_tan)
-    print(f"\n[reconstruct_blender] {len(ang)} corners matched by {how}: Blender tangents vs "
-          f"our TANGENT median {np.median(ang):.1e}°, max {ang.max():.1e}°, "
-          f"{100 * share:.2f}% ≤ {TANGENT_DEG}°; Blender's stored normals vs ours: max "
-          f"{n_ang.max():.1e}°; our MikkTSpace of Blender's imported data vs Blender: max "
-          f"{same_ang.max():.1e}°")
-    np.testing.assert_array_equal(child["sign"], sign[idx])
-    assert share >= TANGENT_SHARE
+    np.testing.assert_array_equal(child["info"]["matrix_world"], np.eye(4))
+    c = compare_tangents(recon["glb"], child)
+    ang = c["angle"]
+    print(f"\n[reconstruct_blender] {len(ang)} corners matched by {c['how']}: Blender "
+          f"tangents vs our TANGENT median {np.median(ang):.1e}°, max {ang.max():.1e}°, "
+          f"{100 * c['share']:.2f}% ≤ {TANGENT_DEG}°; Blender's stored normals vs ours: max "
+          f"{c['normal_angle'].max():.1e}°; our MikkTSpace of Blender's imported data vs "
+          f"Blender: max {c['same_angle'].max():.1e}°")
+    np.testing.assert_array_equal(child["sign"], c["sign"])
+    assert c["share"] >= TANGENT_SHARE
     assert ang.max() <= TANGENT_MAX_DEG
-    assert same_ang.max() <= SAME_DATA_MAX_DEG
+    assert c["same_angle"].max() <= SAME_DATA_MAX_DEG
 
 
 # ------------------------------------------------------------------------------------------
