@@ -232,10 +232,14 @@ def test_signals_at_random_moments(command, low_poly, tmp_path):
             _, err = p.communicate()
             problems.append(f"run {k}: hung after {sig.name} at {delay:.2f} s")
             continue
+        # Two signals that both arrive while the main thread is in native code are
+        # handled in signal-number order (CPython's pending-signal scan), so SIGINT's
+        # handler runs first and its status (130) is as right as SIGTERM's.
+        expected = {128 + sig} | ({128 + signal.SIGINT} if again else set())
         what = f"run {k} ({sig.name} at {delay:.2f} s{', twice' if again else ''})"
         if p.returncode == 0:
             tally["finished"] += 1
-        elif p.returncode == 128 + sig:
+        elif p.returncode in expected:
             tally["interrupted"] += 1
         else:
             problems.append(f"{what}: exit code {p.returncode}: {err[-2000:]}")

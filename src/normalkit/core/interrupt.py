@@ -25,7 +25,8 @@ until the main thread gets there. :class:`Interrupted` is raised once: later sig
 stop halfway (moving finished files into place) runs under :func:`shielded`.
 
 Long native calls in the main thread (an Embree BVH build, the decimation, xatlas)
-finish before the stop, as they always did.
+finish before the stop, as they always did. If both signals arrive during such a call,
+CPython runs their handlers in signal-number order, so the exit status is SIGINT's (130).
 """
 
 from __future__ import annotations
