@@ -13,8 +13,13 @@ $(VENV)/.runtime: $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# The estimate extra's torch: this pin is a CPU build on these machines' disks (a bare
+# torch requirement would pull a multi-GB CUDA build); the extra's range admits it.
+TORCH ?= torch==2.13.0
+
 $(VENV)/.test: $(VENV)/bin/python pyproject.toml
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[test,estimate]'
 	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime

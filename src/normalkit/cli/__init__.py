@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "reduce",
     "metrics",
     "reconstruct",
+    "estimate",
 )
 
 

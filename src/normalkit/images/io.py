@@ -171,7 +171,7 @@ def _prepare(path: str | os.PathLike, image, alpha) -> tuple[str, np.ndarray]:
         a = np.zeros(alpha.shape, image.dtype)
         a[alpha.astype(bool, copy=False)] = _alpha_max(image.dtype)
         image = np.concatenate([image, a[:, :, None]], axis=2)
-    return ext, image
+    return ext, np.ascontiguousarray(image)  # the encoders view rows as bytes
 
 
 def _dtype_message(path, ext: str, dtype: np.dtype) -> str:

@@ -40,7 +40,7 @@ from ..mesh.model import srgb_lut
 from ..rendering.camera import CAMERAS_FORMAT, Camera, load_cameras
 
 __all__ = ["MAX_VIEWS", "MIN_VIEWS", "RECOMMENDED_VIEWS", "UNIT_LENGTH_RANGE", "View",
-           "check_views", "load_views"]
+           "check_views", "load_views", "view_files"]
 
 #: Fewest views a reconstruction accepts.
 MIN_VIEWS = 2
@@ -198,6 +198,55 @@ def load_views(source, *, use_views: Sequence[int] | None = None,
     views = [v for v, _ in loaded]
     return _check(views, [f"view {k} ({v.name})" for k, v in zip(picks, views, strict=True)],
                   log)
+
+
+def view_files(source, log: Log | None = None) -> tuple[str, Path, dict, list[dict]]:
+    """The files of each view, without decoding any: for tools that fill a views folder in.
+
+    Returns ``(kind, json_path, document, files)``: ``kind`` is ``"normalkit"``
+    (cameras.json) or ``"transforms"``; ``files[k]`` holds ``rgb`` (a Path, or None when
+    the view names none), ``mask`` (Path or None) and ``normal`` (the normal map the
+    loader would read, or None when the view names none or it is missing).
+    """
+    kind, path, doc = _resolve(source, log)
+    out = []
+    if kind == "normalkit":
+        for k, entry in enumerate(doc["views"]):
+            files = entry.get("files") if isinstance(entry, dict) else None
+            if not isinstance(files, dict):
+                raise NormalkitError(f"view {k}: cameras.json has no \"files\" object naming "
+                                     "its images; re-render the views with `normalkit render`")
+            def at(name):
+                return path.parent / name if isinstance(name, str) and name else None
+            normal = next((at(files[r]) for r, _ in _NORMAL_ROLES
+                           if r in files and at(files[r]) and at(files[r]).is_file()), None)
+            rgb = at(files.get("rgb"))
+            if rgb is not None and not rgb.is_file():
+                raise NormalkitError(f"view {k}: the rgb image '{rgb}' is missing; restore it")
+            mask = at(files.get("mask"))
+            out.append({"rgb": rgb, "mask": mask if mask and mask.is_file() else None,
+                        "normal": normal})
+    else:
+        frames = doc.get("frames")
+        if not isinstance(frames, list) or not frames:
+            raise NormalkitError(f"cannot read '{path}': \"frames\" must be a non-empty list "
+                                 "of posed images; add the frames")
+        for k, frame in enumerate(frames):
+            label = f"view {k}"
+            if not isinstance(frame, dict) or "file_path" not in frame:
+                raise NormalkitError(f"{label}: the frame has no file_path (its image); add it")
+            rgb = _find(path.parent, frame["file_path"], label, "file_path")
+            mask = (_find(path.parent, frame["mask_path"], label, "mask_path")
+                    if frame.get("mask_path") is not None else None)
+            normal = None
+            if frame.get("normal_file_path"):
+                try:
+                    normal = _find(path.parent, frame["normal_file_path"], label,
+                                   "normal_file_path")
+                except NormalkitError:
+                    normal = None
+            out.append({"rgb": rgb, "mask": mask, "normal": normal})
+    return kind, path, doc, out
 
 
 def check_views(views: Sequence[View], log: Log | None = None) -> list[View]:
