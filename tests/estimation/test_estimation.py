@@ -431,3 +431,11 @@ def test_rgb_views_to_a_mesh_through_estimated_normals(rendered, tmp_path):
     f = out.report["metrics"]["fscore"]["0.05"]["f"]
     print(f"\n[estimate] sphere from RGB views and oracle normals: F@0.05 {f:.4f}")
     assert f > 0.95
+
+
+def test_cli_normals_of_a_views_folder(rendered, tiny, tmp_path, capsys):
+    code, out, err = run(["estimate", "normals", rendered, "-o", tmp_path / "est", "--model",
+                          tiny, "-q"], capsys)
+    assert code == 0, err
+    assert "estimated the normals of 6 views" in out and "disagree by a median" in out
+    assert len(load_views(tmp_path / "est")) == 6
