@@ -188,12 +188,14 @@ def register(sub) -> None:
                                    "'normalkit[estimate]'), and measure models against "
                                    "ground truth.")
     esub = e.add_subparsers(dest="estimate_command", required=True)
-    for name, run, default, out_help in (
+    for name, run, default, short, out_help in (
             ("normals", run_normals, NORMALS_MODEL,
+             "camera-frame normal map of a photo, or of every view of a views folder",
              "output normal map (.png 16-bit or .exr); for a views folder, a new folder "
              "(default: fill the views in place)"),
-            ("depth", run_depth, DEPTH_MODEL, "output depth (.png 16-bit or .exr)")):
-        p = esub.add_parser(name, help=(run.__doc__ or "").split(".")[0],
+            ("depth", run_depth, DEPTH_MODEL, "relative depth of a photo",
+             "output depth (.png 16-bit or .exr)")):
+        p = esub.add_parser(name, help=short,
                             description=" ".join((run.__doc__ or "").split()))
         p.add_argument("input", help="image (PNG, JPEG, EXR, …)"
                        + (" or a views folder / cameras.json / transforms.json"
