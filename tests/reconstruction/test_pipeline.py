@@ -11,10 +11,9 @@ mvdiffusion_cameras` (azimuths 30° + 60°k, elevations 20° / −10°, 320²).
 * Accuracy (slow, ~20 s each on 2 cores): a unit sphere (icosphere, 5 subdivisions) and
   a box (1 × 0.8 × 0.6, flat normals) at 320², 5,000 faces, 256² textures. The output
   is closed, manifold, consistently outward, one part, about ``faces`` triangles; the
-  sphere's median vertex radius is within 0.5 % of 1; the box's bounding-box edges are
-  within 0.5 % of the truth; a bowl (a cup 0.3 high) gets its cavity carved back.
-  Targets not met today are ``xfail`` with the figures measured (see each reason); the
-  figures are printed in every run.
+  sphere's median vertex radius is within 0.5 % of 1; the box's edges (the distances
+  between its opposite faces' median planes) are within 0.5 % of the truth; a bowl (a
+  cup 0.3 high) gets its cavity carved back. The figures are printed in every run.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from scenes import unit_sphere
 
 BOX = np.array([1.0, 0.8, 0.6])  # edge lengths along x, y, z
 RADIUS_TOL = 0.005  # the sphere's median vertex radius, relative
-EDGE_TOL = 0.005  # the box's bounding-box edges, relative
+EDGE_TOL = 0.005  # the box's face-plane edges, relative
 FACES = 5000
 
 
@@ -361,16 +360,6 @@ def test_sphere_median_radius(sphere_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "measured (a sweep of this code): face-plane edges -1.15 % (x), -0.99 % (y), +1.97 % "
-    "(z); bounding box +0.45 %, +0.78 %, +6.17 %. x and y: the refinement's tangential "
-    "relaxation moves the vertices on the box's creases across them, rounding the edges "
-    "and drawing the faces beside them in (a refinement-only run without relaxation had "
-    "them at +0.17 % and +0.09 %). Holding crease vertices still folded spot (its unwrap "
-    "took 48 s, not 13 s; F@0.01 0.962, not 0.983); holding only creases whose faces "
-    "match the views' normals left -1 %. z: the top and bottom are seen only at 70° and "
-    "80° from head-on, so their pixels weigh little (cos² each) against smoothness: the "
-    "hull's wedge under the bottom is not flattened"))
 def test_box_edges(box_run):
     _, _, rel = box_run
     assert np.abs(rel).max() <= EDGE_TOL, rel

@@ -33,6 +33,8 @@ __all__ = ["carve"]
 #: Views are integrated at most this many pixels across (box-filtered down): carving needs
 #: depth to about a voxel, and BiNI's cost grows faster than the pixel count.
 INTEGRATION_SIZE = 192
+#: Iterations of the closing that keeps carving from cutting tunnels through thin walls.
+CLOSE_ITER = 2
 
 
 def coarse_view(view: View, factor: int) -> tuple[Camera, np.ndarray, np.ndarray]:
@@ -181,6 +183,15 @@ def carve(hull: Hull, views: list[View], mesh: Mesh, *, margin: float = 3.0, vot
     grid_field = np.full(hull.values.shape, -np.inf, np.float32)
     grid_field[tuple(idx.T)] = field
     carved = _clean(grid_field > 0, hull.values > 0)
+    if carved.any():
+        # Tunnels through thin walls: what a closing of the remaining solid fills back is
+        # not carved (a concavity wider than the closing stays open).
+        from scipy import ndimage
+
+        solid = (hull.values <= 0) & ~carved
+        refilled = ndimage.binary_closing(solid, structure=np.ones((3, 3, 3), bool),
+                                          iterations=CLOSE_ITER) & ~solid
+        carved &= ~refilled
     if not carved.any():
         return hull, 0.0
     vals = hull.values.copy()

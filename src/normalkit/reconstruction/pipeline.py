@@ -125,7 +125,6 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         Bad views (see :func:`~normalkit.reconstruction.views.load_views`), masks without a
         common volume, or bad parameters.
     """
-    from ..assets.decimate import decimate
     from ..assets.unwrap import unwrap
     from ..baking.bake import bake
     from ..core.limits import check_memory
@@ -133,7 +132,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     from .carve import carve as carve_hull
     from .denoise import denoise_views, keep_detail_only
     from .hull import visual_hull
-    from .shape import refine, refine_rounds, taubin
+    from .shape import decimate_closed, refine, refine_rounds, taubin
     from .texture import project_colors, project_normals, texel_frame, view_weights
     from .views import check_views, load_views, select_views
 
@@ -190,7 +189,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     seconds["shape"] = round(time.perf_counter() - t0, 3)
 
     t0 = time.perf_counter()
-    low, _ = decimate(high, faces=min(faces, high.n_faces), log=say)
+    low = decimate_closed(high, min(faces, high.n_faces), say)
     low = low.replace(name="reconstruction")
     stage("decimate", t0)
 

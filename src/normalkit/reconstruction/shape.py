@@ -7,7 +7,8 @@ least-squares solve over all vertices:
 
 * normal rows: every edge (a, b) of a seen face f becomes perpendicular to its target
   T_f: T_f · ((x_a + d_a N_a) − (x_b + d_b N_b)) = 0. This integrates the normals over
-  the mesh, the way normal integration does over an image;
+  the mesh, the way normal integration does over an image. A face's rows weigh by the
+  square root of the number of pixels that see it (capped at 4× the median);
 * silhouette rows: every mask pixel whose ray misses the mesh pulls the contour vertex
   nearest to it in the image outward by its distance (world units at the vertex's
   depth), and a contour vertex that projects outside the mask is pulled back in;
@@ -15,11 +16,16 @@ least-squares solve over all vertices:
   solve runs again, so the correction spreads smoothly;
 * smoothness on d over edges, and a small damping.
 
-After each round the vertices are pulled back inside the hull, down its distance
-field's gradient (the true surface lies inside every silhouette cone), and relaxed
-tangentially (triangle quality, no drift of the surface). The rounds run coarse to fine:
-the hull is decimated to a few thousand triangles, refined, then subdivided (×4) and
-refined again, so large moves converge on the coarse mesh and detail on the fine one.
+After each solve, vertices where the faces' targets meet at a crease or a corner are
+moved onto the meeting of their planes (a truncated QEF, as in dual contouring: the
+mesh's edges rarely follow a crease, so without it the faces across one blend both
+sides and round it). The vertices are then pulled back inside the hull, down its
+distance field's gradient (the true surface lies inside every silhouette cone), and
+relaxed toward their neighbours only along directions their faces' normals leave free
+(triangle quality without drift of the surface: on a crease, along the crease). The
+rounds run coarse to fine: the hull is decimated to a few thousand triangles, refined,
+then subdivided (×4) and refined again, so large moves converge on the coarse mesh and
+detail on the fine one.
 Topology is the hull's: the mesh stays closed and consistently oriented.
 """
 
@@ -30,15 +36,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..baking.rays import RayCaster
-from ..mesh.model import Mesh
+from ..mesh.model import Mesh, weld_positions
 from .hull import Hull
 from .views import View
 
-__all__ = ["RefineInfo", "refine", "refine_rounds", "taubin"]
+__all__ = ["RefineInfo", "decimate_closed", "euler_characteristic", "refine", "refine_rounds",
+           "taubin"]
 
 #: Share of the way to its neighbours' centroid (in its tangent plane) that a vertex moves
 #: after each round: keeps triangles well shaped without moving the surface.
 RELAX = 0.5
+#: The relaxation slides a vertex only along directions in which its faces' normals vary
+#: by less than this (an eigenvalue of their area-weighted covariance, as a share of its
+#: trace; a 90° crease between equal faces has 0.5 across it): on a crease it slides
+#: along the crease, at a corner not at all, so creases are not rounded.
+CREASE_HOLD = 0.1
+#: How a mesh is decimated until it is closed and manifold (:func:`decimate_closed`):
+#: directly (0), then through an intermediate of this many times the target's triangles.
+DECIMATE_VIA = (0, 2, 4, 3, 6)
+#: A vertex whose faces' *target* normals span a second direction above this share (a
+#: crease of about 45° and sharper) is moved onto the intersection of their planes.
+SNAP = 0.15
 
 
 @dataclass
@@ -71,10 +89,12 @@ def _edges(f: np.ndarray) -> np.ndarray:
 
 def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np.ndarray,
                   power: float):
-    """Σ w·n over the pixels that hit each face, Σ w, the per-pixel angle residuals, and
-    per view the (col, row) centres of mask pixels whose rays miss the mesh."""
+    """Σ w·n over the pixels that hit each face, Σ w, the number of those pixels, the
+    per-pixel angle residuals, and per view the (col, row) centres of mask pixels whose
+    rays miss the mesh."""
     acc = np.zeros((n_faces, 3))
     wsum = np.zeros(n_faces)
+    count = np.zeros(n_faces)
     residuals = []
     missing = []
     for v in views:
@@ -93,9 +113,11 @@ def _face_targets(views: list[View], caster: RayCaster, n_faces: int, face_n: np
         w = np.where(good, w, 0.0)
         np.add.at(acc, prim, n * w[:, None])
         np.add.at(wsum, prim, w)
+        np.add.at(count, prim, (good & (facing > 0)).astype(np.float64))
         cos = np.clip(np.einsum("ij,ij->i", face_n[prim], n), -1, 1)
         residuals.append(np.degrees(np.arccos(cos[good])))
-    return acc, wsum, np.concatenate(residuals) if residuals else np.zeros(0), missing
+    residual = np.concatenate(residuals) if residuals else np.zeros(0)
+    return acc, wsum, count, residual, missing
 
 
 def outside_distance(view: View) -> np.ndarray:
@@ -110,7 +132,7 @@ def outside_distance(view: View) -> np.ndarray:
 
 def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.ndarray,
                      vn: np.ndarray, missing: list, outside: list, reach_px: float = 12.0,
-                     slack_px: float = 1.0, min_rate: float = 0.7):
+                     slack_px: float = 0.5, min_rate: float = 0.7):
     """(vertex, target displacement) pairs that fit the mesh's outline to the masks.
 
     A vertex is on a view's contour generator when its faces face both toward and away
@@ -123,8 +145,9 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
       the nearest mask pixel centre (``outside``: :func:`outside_distance` per view,
       interpolated between pixel centres), is pulled inward by the excess. A mask
       pixel's centre is inside the silhouette and its background neighbour's centre
-      outside, so the outline lies between them: the two kinds of rows hold it in that
-      one-pixel band, where the hull's bound is a voxel. The pull (world units) is the
+      outside, so the outline lies between them, half a pixel out on average: the two
+      kinds of rows hold it between the last mask pixel's centre and half a pixel
+      beyond (``slack_px``), where the hull's bound is a voxel. The pull (world units) is the
       excess divided by the rate at which moving the vertex along its normal ``vn``
       carries it out across the outline (pixels per world unit, from the distance's
       gradient); only vertices whose normal crosses the outline at ``min_rate`` or
@@ -189,8 +212,50 @@ def _silhouette_rows(views: list[View], p: np.ndarray, f: np.ndarray, fn: np.nda
     return np.concatenate(rows_v), np.concatenate(rows_t)
 
 
-def _relax(p: np.ndarray, vn: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
-    """Move vertices toward their neighbours' centroid within their tangent plane."""
+def _vertex_quadrics(f: np.ndarray, nv: int, normals: np.ndarray, weight: np.ndarray,
+                     points: np.ndarray | None = None):
+    """Per vertex, Σ w·n nᵀ over its faces (and Σ w·n nᵀ c for face points c), divided by
+    its trace: (V, 3, 3) and (V, 3)."""
+    nnt = weight[:, None, None] * normals[:, :, None] * normals[:, None, :]
+    q = np.zeros((nv, 3, 3))
+    for k in range(3):
+        np.add.at(q, f[:, k], nnt)
+    tr = np.maximum(np.trace(q, axis1=1, axis2=2), 1e-30)
+    if points is None:
+        return q / tr[:, None, None], None
+    qc = np.einsum("fij,fj->fi", nnt, points)
+    r = np.zeros((nv, 3))
+    for k in range(3):
+        np.add.at(r, f[:, k], qc)
+    return q / tr[:, None, None], r / tr[:, None]
+
+
+def _snap_creases(p: np.ndarray, f: np.ndarray, target: np.ndarray, weight: np.ndarray,
+                  tau: float = SNAP) -> np.ndarray:
+    """Move each vertex whose faces' target normals meet at a crease or a corner onto the
+    meeting of their planes (the planes through the faces' centroids, perpendicular to
+    their targets): the least-squares point, truncated to the directions whose
+    eigenvalue exceeds ``tau`` (dual contouring's QEF), and to the two strongest: a
+    vertex goes onto a crease's line, never onto a corner's point, where the vertices
+    around it would meet and make zero-area triangles. Elsewhere vertices stay: the
+    solve already moves them along their normal, and a smooth surface has no second
+    direction to snap in. A mesh's edges rarely follow a crease; without this, the faces
+    across it take a blend of both sides' normals and round it."""
+    q, r = _vertex_quadrics(f, len(p), target, weight, p[f].mean(axis=1))
+    lam, vec = np.linalg.eigh(q)  # ascending
+    crease = lam[:, 1] > tau
+    inv = np.where(lam > tau, 1.0 / np.maximum(lam, 1e-30), 0.0)
+    inv[:, 0] = 0.0  # never to a point: the vertices around a corner would all meet there
+    along = np.einsum("vjk,vj->vk", vec, r - np.einsum("vij,vj->vi", q, p))
+    delta = np.einsum("vjk,vk->vj", vec, along * inv)
+    delta[~crease] = 0.0
+    return p + delta
+
+
+def _relax(p: np.ndarray, f: np.ndarray, edges: np.ndarray, amount: float) -> np.ndarray:
+    """Move vertices toward their neighbours' centroid, only in the directions their
+    faces' normals do not constrain (:data:`CREASE_HOLD`): the tangent plane on a smooth
+    surface, the crease's line on a crease, none at a corner."""
     nv = len(p)
     s = np.zeros_like(p)
     c = np.zeros(nv)
@@ -198,7 +263,12 @@ def _relax(p: np.ndarray, vn: np.ndarray, edges: np.ndarray, amount: float) -> n
         np.add.at(s, edges[:, a], p[edges[:, b]])
         np.add.at(c, edges[:, a], 1.0)
     delta = s / np.maximum(c, 1)[:, None] - p
-    delta -= np.einsum("ij,ij->i", delta, vn)[:, None] * vn
+    fn = np.cross(p[f[:, 1]] - p[f[:, 0]], p[f[:, 2]] - p[f[:, 0]])
+    area = np.linalg.norm(fn, axis=1)
+    cov, _ = _vertex_quadrics(f, nv, fn / np.maximum(area, 1e-30)[:, None], area)
+    lam, vec = np.linalg.eigh(cov)
+    free = np.clip(1.0 - lam / CREASE_HOLD, 0.0, 1.0)
+    delta = np.einsum("vik,vk,vjk,vj->vi", vec, free, vec, delta)
     return p + amount * delta
 
 
@@ -280,12 +350,10 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 1
     mesh : Mesh, closed, outward-oriented
     info : RefineInfo
     """
-    from ..assets.decimate import decimate
-
     levels, base = _levels(faces)
     mesh = hull.mesh
     if mesh.n_faces > base:
-        mesh, _ = decimate(mesh, faces=base)
+        mesh = decimate_closed(mesh, base, log)
     p, f = mesh.positions.copy(), mesh.faces.copy()
     residual_log, seen = [], 0.0
     outside = [outside_distance(v) for v in views]
@@ -301,6 +369,56 @@ def refine(hull: Hull, views: list[View], *, faces: int = 60000, rounds: int = 1
                                residual_deg=residual_log)
 
 
+def euler_characteristic(mesh_or_faces) -> int:
+    """V − E + F of a mesh's connectivity (2 for a closed genus-0 surface)."""
+    f = getattr(mesh_or_faces, "faces", mesh_or_faces)
+    e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    return int(np.unique(f).size - len(np.unique(e, axis=0)) + len(f))
+
+
+def _parts(faces: np.ndarray) -> int:
+    """Connected parts of a triangle list (by shared vertices)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    used, f = np.unique(faces, return_inverse=True)
+    f = f.reshape(-1, 3)
+    a = np.concatenate([f[:, 0], f[:, 1]])
+    b = np.concatenate([f[:, 1], f[:, 2]])
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(used), len(used)))
+    return int(connected_components(graph, directed=False)[0])
+
+
+def decimate_closed(high: Mesh, faces: int, log) -> Mesh:
+    """``high`` decimated to about ``faces`` triangles, closed and manifold: every edge
+    between two triangles, as many parts, and no pinched vertex (the Euler
+    characteristic does not drop; closing a tiny handle raises it). Quadric decimation
+    can fold two sheets onto one edge, or split a part, where large flat areas leave it
+    no preferred collapse order (a box's faces); passing through an intermediate size
+    (:data:`DECIMATE_VIA` × the target) changes that order, so those are tried in turn,
+    and the last result is kept (with a log line) if none is clean."""
+    from ..assets.decimate import decimate
+
+    want = euler_characteristic(high)
+    parts = _parts(high.faces)
+    low = high
+    for k, via in enumerate(DECIMATE_VIA):
+        src = high
+        if via and faces * via < high.n_faces:
+            src, _ = decimate(high, faces=faces * via)
+        low, _ = decimate(src, faces=faces, log=log if k == 0 else None)
+        f = weld_positions(low.positions)[low.faces]
+        e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+        _, n = np.unique(e, axis=0, return_counts=True)
+        if ((n == 2).all() and int(np.unique(f).size - len(n) + len(f)) >= want
+                and _parts(f) == parts):
+            return low
+    if log:
+        log(f"decimate: the {low.n_faces}-triangle mesh is not closed and manifold after "
+            f"{len(DECIMATE_VIA)} tries; kept as is")
+    return low
+
+
 def _refine_level(hull, views, outside, p, f, rounds, smooth, silhouette, power, progress):
     from scipy.sparse import coo_matrix, diags
     from scipy.sparse.linalg import spsolve
@@ -314,14 +432,17 @@ def _refine_level(hull, views, outside, p, f, rounds, smooth, silhouette, power,
     for _ in range(rounds):
         vn, fn = _vertex_normals(p, f)
         caster = RayCaster(p, f)
-        acc, wsum, res, missing = _face_targets(views, caster, nf, fn, power)
+        acc, wsum, count, res, missing = _face_targets(views, caster, nf, fn, power)
         residual_log.append(float(np.median(res)) if len(res) else float("nan"))
         has = wsum > 1e-6
         seen = float(has.mean())
         target = np.zeros((nf, 3))
         target[has] = acc[has] / np.linalg.norm(acc[has], axis=1, keepdims=True)
-        # Weight: evidence per face, capped so that large faces don't dominate.
-        wf = np.sqrt(np.minimum(wsum / max(np.median(wsum[has]), 1e-12), 4.0))
+        # Weight: the pixels that see each face, capped so that large faces don't
+        # dominate. Counted, not cos-weighted: a face seen only at a grazing angle (a box's
+        # bottom, from views 10° below its plane) keeps its normal rows, while the target
+        # itself still prefers head-on views.
+        wf = np.sqrt(np.minimum(count / max(np.median(count[has]), 1e-12), 4.0))
         fi = np.flatnonzero(has)
         rows, cols, vals, rhs = [], [], [], []
         r0 = 0
@@ -366,9 +487,9 @@ def _refine_level(hull, views, outside, p, f, rounds, smooth, silhouette, power,
             d = spsolve((base + diags(wh)).tocsc(), rhs_vec + wh * (d - out))
         d = np.clip(d, -step_cap, step_cap)
         p = p + d[:, None] * vn
+        p = _snap_creases(p, f, target, np.where(has, wf, 0.0))
         p = hull.pull_inside(p)
-        vn, _ = _vertex_normals(p, f)
-        p = _relax(p, vn, edges, RELAX)
+        p = _relax(p, f, edges, RELAX)
         if progress:
             progress()
     return p, residual_log, seen
