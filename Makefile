@@ -35,6 +35,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/bench_reduce.py
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_integration.py
+	$(PY) benchmarks/bench_estimate.py
 
 clean:
 	rm -rf $(VENV) out
