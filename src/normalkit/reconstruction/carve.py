@@ -183,7 +183,7 @@ def carve(hull: Hull, views: list[View], mesh: Mesh, *, margin: float = 3.0, vot
     grid_field = np.full(hull.values.shape, -np.inf, np.float32)
     grid_field[tuple(idx.T)] = field
     carved = _clean(grid_field > 0, hull.values > 0)
-    if carved.any():
+    if carved.any() and CLOSE_ITER > 0:
         # Tunnels through thin walls: what a closing of the remaining solid fills back is
         # not carved (a concavity wider than the closing stays open).
         from scipy import ndimage
