@@ -69,6 +69,12 @@ def _run_single(args, task: str) -> int:
         raise NormalkitError(f"-o '{out}': write a .png (16-bit) or an .exr")
     outputs = {"-o": out}
     if args.uncertainty:
+        if args.ensemble < 2:
+            raise NormalkitError("--uncertainty needs --ensemble 2 or more (the spread of "
+                                 "the ensemble's predictions)")
+        if Path(args.uncertainty).suffix.lower() not in (".png", ".exr"):
+            raise NormalkitError(f"--uncertainty '{args.uncertainty}': write a .png (16-bit, "
+                                 "clipped to [0, 1]) or an .exr")
         outputs["--uncertainty"] = Path(args.uncertainty)
     check_outputs(outputs, {"INPUT": src})
     from ..images.io import read_image
@@ -77,8 +83,6 @@ def _run_single(args, task: str) -> int:
     est = _estimator(model, task, args).predict(image, label=str(src))
     pending = [(out, _encoded(est, task, out))]
     if args.uncertainty:
-        if est.uncertainty is None:
-            raise NormalkitError("--uncertainty needs --ensemble 2 or more")
         pending.append((Path(args.uncertainty), _plane(est.uncertainty, Path(args.uncertainty))))
     from .common import write_images
 
