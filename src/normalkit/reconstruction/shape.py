@@ -390,18 +390,18 @@ def _parts(faces: np.ndarray) -> int:
 
 
 def decimate_closed(high: Mesh, faces: int, log) -> Mesh:
-    """``high`` decimated to about ``faces`` triangles with ``high``'s topology: every
-    edge between two triangles, as many parts and the same Euler characteristic (no
-    pinched vertex, no handle closed or opened). Quadric decimation can fold two sheets
-    onto one edge, or split a part, where large flat areas leave it no preferred
-    collapse order (a box's faces); passing through an intermediate size
-    (:data:`DECIMATE_VIA` × the target) changes that order, so those are tried in turn.
-    If none is clean, the one with the fewest defects is kept, with a log line."""
+    """``high`` decimated to about ``faces`` triangles, closed and manifold: every edge
+    between two triangles, as many parts, and no pinched vertex (the Euler
+    characteristic does not drop; closing a tiny handle raises it). Quadric decimation
+    can fold two sheets onto one edge, or split a part, where large flat areas leave it
+    no preferred collapse order (a box's faces); passing through an intermediate size
+    (:data:`DECIMATE_VIA` × the target) changes that order, so those are tried in turn,
+    and the last result is kept (with a log line) if none is clean."""
     from ..assets.decimate import decimate
 
     want = euler_characteristic(high)
     parts = _parts(high.faces)
-    best, best_score = high, None
+    low = high
     for k, via in enumerate(DECIMATE_VIA):
         src = high
         if via and faces * via < high.n_faces:
@@ -410,16 +410,13 @@ def decimate_closed(high: Mesh, faces: int, log) -> Mesh:
         f = weld_positions(low.positions)[low.faces]
         e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
         _, n = np.unique(e, axis=0, return_counts=True)
-        euler = int(np.unique(f).size - len(n) + len(f))
-        score = int((n != 2).sum()) + 10 * (abs(euler - want) + abs(_parts(f) - parts))
-        if score == 0:
+        if ((n == 2).all() and int(np.unique(f).size - len(n) + len(f)) >= want
+                and _parts(f) == parts):
             return low
-        if best_score is None or score < best_score:
-            best, best_score = low, score
     if log:
-        log(f"decimate: no decimation to {faces} triangles kept the mesh's topology in "
-            f"{len(DECIMATE_VIA)} tries; kept the closest")
-    return best
+        log(f"decimate: the {low.n_faces}-triangle mesh is not closed and manifold after "
+            f"{len(DECIMATE_VIA)} tries; kept as is")
+    return low
 
 
 def _refine_level(hull, views, outside, p, f, rounds, smooth, silhouette, power, progress):
