@@ -168,13 +168,13 @@ def decimate(mesh: Mesh, *, faces: int | None = None, ratio: float | None = None
     if len(tris) == 0:
         raise NormalkitError(f"{mesh.name}: every triangle is degenerate (zero area)")
 
-    border_edges, nonmanifold = _edge_counts(tris, len(positions))
+    border_edges, nonmanifold = edge_counts(tris, len(positions))
     if nonmanifold:
         log(f"warning: {mesh.name}: {nonmanifold:,} non-manifold edges (shared by 3+ "
             "triangles); decimation can open holes there. Repair them first if the result "
             "shows holes (e.g. Blender: Select > All by Trait > Non Manifold)")
 
-    labels, n_parts = _parts(tris, len(positions))
+    labels, n_parts = part_labels(tris, len(positions))
     part_faces = np.bincount(labels, minlength=n_parts)
     part_area = (np.bincount(labels, weights=_areas(positions, tris), minlength=n_parts)
                  if n_parts > 1 else np.ones(1))
@@ -277,7 +277,7 @@ def drop_doubled(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[used], local.reshape(-1, 3)
 
 
-def _edge_counts(tris: np.ndarray, n_vertices: int) -> tuple[int, int]:
+def edge_counts(tris: np.ndarray, n_vertices: int) -> tuple[int, int]:
     """(open edges, edges with 3+ triangles) of a welded triangle list."""
     a = tris.reshape(-1)
     b = np.roll(tris, -1, axis=1).reshape(-1)
@@ -287,7 +287,7 @@ def _edge_counts(tris: np.ndarray, n_vertices: int) -> tuple[int, int]:
     return int((count == 1).sum()), int((count > 2).sum())
 
 
-def _parts(tris: np.ndarray, n_vertices: int) -> tuple[np.ndarray, int]:
+def part_labels(tris: np.ndarray, n_vertices: int) -> tuple[np.ndarray, int]:
     """(F,) connected-part label of every triangle (vertex-connected), labels by first use."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components

@@ -14,24 +14,18 @@ DEPTH_MODEL = "prs-eth/marigold-depth-v1-1"
 
 
 def _options(args) -> dict:
-    return {"steps": args.steps, "ensemble": args.ensemble, "resolution": args.resolution,
+    """The model options given on the command line; the estimator's own defaults (the
+    ones --help names) fill in the rest, and an oracle refuses all but --seed."""
+    opts = {"steps": args.steps, "ensemble": args.ensemble, "resolution": args.resolution,
             "seed": args.seed, "batch_size": args.batch_size, "device": args.device,
             "dtype": args.dtype}
-
-
-def _oracle_options(model: str, opts: dict) -> dict:
-    """An oracle takes only the seed: drop the diffusion options left at their defaults."""
-    if not model.startswith("oracle"):
-        return opts
-    defaults = {"ensemble": 1, "batch_size": 1, "device": "cpu", "dtype": "float32"}
-    return {k: v for k, v in opts.items()
-            if k == "seed" or (v is not None and defaults.get(k, None) != v)}
+    return {k: v for k, v in opts.items() if v is not None}
 
 
 def _estimator(model: str, task: str, args):
     from ..estimation import load_estimator
 
-    return load_estimator(model, task, **_oracle_options(model, _options(args)))
+    return load_estimator(model, task, **_options(args))
 
 
 def _is_views(path: Path) -> bool:
@@ -69,7 +63,7 @@ def _run_single(args, task: str) -> int:
         raise NormalkitError(f"-o '{out}': write a .png (16-bit) or an .exr")
     outputs = {"-o": out}
     if args.uncertainty:
-        if args.ensemble < 2:
+        if (args.ensemble or 1) < 2:
             raise NormalkitError("--uncertainty needs --ensemble 2 or more (the spread of "
                                  "the ensemble's predictions)")
         if Path(args.uncertainty).suffix.lower() not in (".png", ".exr"):
@@ -169,17 +163,17 @@ def _model_options(p, default: str | None) -> None:
                         "oracle:DEG")
     p.add_argument("--steps", type=int, default=None, metavar="N",
                    help="denoising steps (default: the checkpoint's)")
-    p.add_argument("--ensemble", type=int, default=1, metavar="N",
+    p.add_argument("--ensemble", type=int, default=None, metavar="N",
                    help="predictions averaged per image; ≥ 2 gives an uncertainty (default 1)")
     p.add_argument("--resolution", type=int, default=None, metavar="PX",
                    help="processing resolution, the longer side, a multiple of 8 (default: "
                         "the checkpoint's, 768)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    p.add_argument("--batch-size", type=int, default=1, metavar="N",
+    p.add_argument("--seed", type=int, default=None, help="seed of the noise (default 0)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="ensemble members per forward pass (default 1)")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "mps"),
+    p.add_argument("--device", default=None, choices=("cpu", "cuda", "mps"),
                    help="where the model runs (default cpu)")
-    p.add_argument("--dtype", default="float32", choices=("float32", "float16", "bfloat16"),
+    p.add_argument("--dtype", default=None, choices=("float32", "float16", "bfloat16"),
                    help="weights' precision; half precision needs a GPU (default float32)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

@@ -111,6 +111,13 @@ class _Estimator:
         """Settings for report.json (JSON-serialisable)."""
         return {"name": self.name}
 
+    def _run(self, image, label: str):
+        """(rgb, the backend's output, seconds in the backend) for one image."""
+        rgb = as_rgb(image, label)
+        t0 = time.perf_counter()
+        out = self._predict(rgb)
+        return rgb, out, time.perf_counter() - t0
+
 
 class NormalEstimator(_Estimator):
     """Base class of normal estimators; see the module docstring."""
@@ -120,10 +127,7 @@ class NormalEstimator(_Estimator):
 
     def predict(self, image, label: str = "image") -> NormalEstimate:
         """Estimate the normals of one image (any of :func:`as_rgb`'s forms)."""
-        rgb = as_rgb(image, label)
-        t0 = time.perf_counter()
-        normals, uncertainty = self._predict(rgb)
-        model = time.perf_counter() - t0
+        rgb, (normals, uncertainty), model = self._run(image, label)
         return NormalEstimate(normals=self._to_camera(normals, rgb.shape[:2]),
                               uncertainty=_plane(uncertainty, rgb.shape[:2], "uncertainty"),
                               model_seconds=model)
@@ -151,10 +155,7 @@ class DepthEstimator(_Estimator):
     """Base class of relative-depth estimators: ``_predict(rgb) -> (depth, uncertainty)``."""
 
     def predict(self, image, label: str = "image") -> DepthEstimate:
-        rgb = as_rgb(image, label)
-        t0 = time.perf_counter()
-        depth, uncertainty = self._predict(rgb)
-        model = time.perf_counter() - t0
+        rgb, (depth, uncertainty), model = self._run(image, label)
         d = _plane(depth, rgb.shape[:2], "depth")
         if not np.isfinite(d).all():
             raise NormalkitError(f"{self.name}: the backend returned non-finite depth")

@@ -34,7 +34,7 @@ from ..core.progress import progress_bar
 from ..reconstruction.views import View, load_views
 from ..rendering.metrics import angular_error
 from ..rendering.render import linear_to_srgb
-from ..rendering.report import colour_bar, compose_sheet, heatmap, nice_ceiling
+from ..rendering.report import BACKGROUND, colour_bar, compose_sheet, heatmap, nice_ceiling
 
 __all__ = ["THRESHOLDS", "error_stats", "evaluate", "truth_in_camera"]
 
@@ -157,8 +157,6 @@ def evaluate(source, estimator, *, compare_to=None, outdir=None, use_views=None,
 
 def _encode(n: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Normals as colours (n/2 + 1/2), background in the sheet grey."""
-    from ..rendering.report import BACKGROUND
-
     img = np.clip(n * 0.5 + 0.5, 0.0, 1.0)
     img[~mask] = BACKGROUND
     return img
@@ -198,8 +196,8 @@ def report_html(report: dict) -> str:
     """report.html: the pooled table, per-image tables and the sheets."""
     e = html.escape
     cols = ["mean", "median", *(f"within_{t:g}" for t in report["thresholds"])]
-    heads = "".join(f"<th>{e(c.replace('within_', '< ') + ('°' if 'within' in c else '°'))}"
-                    f"{' (%)' if 'within' in c else ''}</th>" for c in cols)
+    heads = "".join(f"<th>{c} (°)</th>" for c in cols[:2]) + "".join(
+        f"<th>&lt; {t:g}° (%)</th>" for t in report["thresholds"])
 
     def row(label, s):
         return (f"<tr><td>{e(label)}</td>"

@@ -85,6 +85,11 @@ def _check_device(torch, device: str, dtype: str):
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
+def _no_model(model: str, task: str, detail: str = "") -> NormalkitError:
+    return NormalkitError(f"no model at '{model}': download {_EXAMPLE[task]} "
+                          f"(huggingface-cli download …), or pass a local folder{detail}")
+
+
 def _pipeline_class(model: str, task: str, diffusers) -> type:
     """The pipeline class to load ``model`` with. A local folder (anything that exists, or
     does not look like a hub id "org/name") must hold a Marigold pipeline of ``task``."""
@@ -93,8 +98,7 @@ def _pipeline_class(model: str, task: str, diffusers) -> type:
     if not path.exists() and _HUB_ID.match(model):
         return getattr(diffusers, want)
     if not path.is_dir():
-        raise NormalkitError(f"no model at '{model}': download {_EXAMPLE[task]} "
-                             "(huggingface-cli download …), or pass a local folder")
+        raise _no_model(model, task)
     index = path / "model_index.json"
     if not index.is_file():
         raise NormalkitError(f"'{model}' is not a Marigold pipeline folder (no "
@@ -118,8 +122,8 @@ class _MarigoldBase:
     """Loading, options and the call shared by the normals and depth estimators."""
 
     def _setup(self, model: str, task: str, *, steps: int | None, ensemble: int,
-               resolution: int | None, seed: int, batch_size: int, device: str, dtype: str,
-               log=None) -> None:
+               resolution: int | None, seed: int, batch_size: int, device: str,
+               dtype: str) -> None:
         for name, value, low in (("steps", steps, 1), ("ensemble", ensemble, 1),
                                  ("batch_size", batch_size, 1), ("resolution", resolution, 8)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
@@ -139,9 +143,7 @@ class _MarigoldBase:
                 pipe = cls.from_pretrained(model, torch_dtype=torch_dtype)
         except (OSError, ValueError) as exc:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise NormalkitError(f"no model at '{model}': download {_EXAMPLE[task]} "
-                                 "(huggingface-cli download …), or pass a local folder; "
-                                 f"diffusers said: {text[:160]}") from None
+            raise _no_model(model, task, f"; diffusers said: {text[:160]}") from None
         if type(pipe).__name__ != cls.__name__:
             raise NormalkitError(f"'{model}' is not a Marigold {task} pipeline")
         pipe.set_progress_bar_config(disable=True)

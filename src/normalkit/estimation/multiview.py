@@ -31,7 +31,6 @@ from ..core.progress import progress_bar
 from ..images.io import read_image, write_image
 from ..maps.encode import encode_normals
 from ..reconstruction.views import View, load_views, view_files
-from .backend import as_rgb
 
 __all__ = ["estimate_views", "view_agreement"]
 
@@ -62,8 +61,7 @@ def estimate_views(source, estimator, *, outdir=None, progress: bool = True,
     try:
         for k, f in enumerate(files):
             img = read_image(f["rgb"])
-            est = estimator.predict(as_rgb(img, f"view {k} ({f['rgb'].name})"),
-                                    label=f"view {k}")
+            est = estimator.predict(img, label=f"view {k} ({f['rgb'].name})")
             predictions.append(encode_normals(est.normals, 16))
             rows.append({"name": f["rgb"].name, "model_seconds": est.model_seconds})
             bar.update(1)

@@ -376,19 +376,6 @@ def euler_characteristic(mesh_or_faces) -> int:
     return int(np.unique(f).size - len(np.unique(e, axis=0)) + len(f))
 
 
-def _parts(faces: np.ndarray) -> int:
-    """Connected parts of a triangle list (by shared vertices)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    used, f = np.unique(faces, return_inverse=True)
-    f = f.reshape(-1, 3)
-    a = np.concatenate([f[:, 0], f[:, 1]])
-    b = np.concatenate([f[:, 1], f[:, 2]])
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(used), len(used)))
-    return int(connected_components(graph, directed=False)[0])
-
-
 def decimate_closed(high: Mesh, faces: int, log) -> Mesh:
     """``high`` decimated to about ``faces`` triangles, closed and manifold: every edge
     between two triangles, as many parts, and no pinched vertex (the Euler
@@ -397,10 +384,10 @@ def decimate_closed(high: Mesh, faces: int, log) -> Mesh:
     no preferred collapse order (a box's faces); passing through an intermediate size
     (:data:`DECIMATE_VIA` × the target) changes that order, so those are tried in turn,
     and the last result is kept (with a log line) if none is clean."""
-    from ..assets.decimate import decimate
+    from ..assets.decimate import decimate, edge_counts, part_labels
 
     want = euler_characteristic(high)
-    parts = _parts(high.faces)
+    parts = part_labels(high.faces, len(high.positions))[1]
     low = high
     for k, via in enumerate(DECIMATE_VIA):
         src = high
@@ -408,10 +395,9 @@ def decimate_closed(high: Mesh, faces: int, log) -> Mesh:
             src, _ = decimate(high, faces=faces * via)
         low, _ = decimate(src, faces=faces, log=log if k == 0 else None)
         f = weld_positions(low.positions)[low.faces]
-        e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-        _, n = np.unique(e, axis=0, return_counts=True)
-        if ((n == 2).all() and int(np.unique(f).size - len(n) + len(f)) >= want
-                and _parts(f) == parts):
+        nv = int(f.max()) + 1
+        if (edge_counts(f, nv) == (0, 0) and euler_characteristic(f) >= want
+                and part_labels(f, nv)[1] == parts):
             return low
     if log:
         log(f"decimate: the {low.n_faces}-triangle mesh is not closed and manifold after "

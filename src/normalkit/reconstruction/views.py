@@ -176,12 +176,7 @@ def load_views(source, *, use_views: Sequence[int] | None = None,
         jobs = [lambda k=k: _normalkit_view(k, entries[k], cameras[k], path.parent)
                 for k in picks]
     else:
-        frames = doc.get("frames")
-        if not isinstance(frames, list) or not frames:
-            got = "missing" if frames is None else ("empty" if frames == [] else
-                                                    f"not a list ({type(frames).__name__})")
-            raise NormalkitError(f"cannot read '{path}': \"frames\" must be a non-empty list "
-                                 f"of posed images, it is {got}; add the frames")
+        frames = _frames(doc, path)
         normal_frame = doc.get("normal_frame", "camera")
         if normal_frame not in ("camera", "world"):
             raise NormalkitError(f"cannot read '{path}': \"normal_frame\" must be \"camera\" "
@@ -211,27 +206,18 @@ def view_files(source, log: Log | None = None) -> tuple[str, Path, dict, list[di
     kind, path, doc = _resolve(source, log)
     out = []
     if kind == "normalkit":
+        folder = path.parent
         for k, entry in enumerate(doc["views"]):
-            files = entry.get("files") if isinstance(entry, dict) else None
-            if not isinstance(files, dict):
-                raise NormalkitError(f"view {k}: cameras.json has no \"files\" object naming "
-                                     "its images; re-render the views with `normalkit render`")
-            def at(name):
-                return path.parent / name if isinstance(name, str) and name else None
-            normal = next((at(files[r]) for r, _ in _NORMAL_ROLES
-                           if r in files and at(files[r]) and at(files[r]).is_file()), None)
-            rgb = at(files.get("rgb"))
+            files = _files_of(k, entry)
+            chosen = _normal_role(files, folder)
+            rgb = folder / files["rgb"] if "rgb" in files else None
             if rgb is not None and not rgb.is_file():
                 raise NormalkitError(f"view {k}: the rgb image '{rgb}' is missing; restore it")
-            mask = at(files.get("mask"))
+            mask = folder / files["mask"] if "mask" in files else None
             out.append({"rgb": rgb, "mask": mask if mask and mask.is_file() else None,
-                        "normal": normal})
+                        "normal": folder / files[chosen[0]] if chosen else None})
     else:
-        frames = doc.get("frames")
-        if not isinstance(frames, list) or not frames:
-            raise NormalkitError(f"cannot read '{path}': \"frames\" must be a non-empty list "
-                                 "of posed images; add the frames")
-        for k, frame in enumerate(frames):
+        for k, frame in enumerate(_frames(doc, path)):
             label = f"view {k}"
             if not isinstance(frame, dict) or "file_path" not in frame:
                 raise NormalkitError(f"{label}: the frame has no file_path (its image); add it")
@@ -583,23 +569,35 @@ def _assemble(label: str, camera: Camera, rgb_img, rgb_name, n_img, n_name: str,
 # normalkit's views folder
 
 
-def _normalkit_view(k: int, entry: dict, camera: Camera, folder: Path) -> tuple[View, list]:
-    label = f"view {k}"
+def _files_of(k: int, entry) -> dict:
+    """A cameras.json view's "files" object, checked: every value a file name."""
     files = entry.get("files") if isinstance(entry, dict) else None
     if not isinstance(files, dict):
-        raise NormalkitError(f"{label}: cameras.json has no \"files\" object naming its "
+        raise NormalkitError(f"view {k}: cameras.json has no \"files\" object naming its "
                              "images; re-render the views with `normalkit render`")
     for role, name in files.items():
         if not isinstance(name, str) or not name:
-            raise NormalkitError(f"{label}: cameras.json's file for {role!r} must be a file "
+            raise NormalkitError(f"view {k}: cameras.json's file for {role!r} must be a file "
                                  f"name (relative to its folder), got {_short(name)}")
+    return files
+
+
+def _normal_role(files: dict, folder: Path) -> tuple[str, str] | None:
+    """(role, frame) of the normal map the loader reads: the first present of
+    :data:`_NORMAL_ROLES`; None when none is there."""
+    return next(((role, frame) for role, frame in _NORMAL_ROLES
+                 if role in files and (folder / files[role]).is_file()), None)
+
+
+def _normalkit_view(k: int, entry: dict, camera: Camera, folder: Path) -> tuple[View, list]:
+    label = f"view {k}"
+    files = _files_of(k, entry)
     fix = "re-render the views, or fix width/height in cameras.json"
 
     rgb_img = None
     if "rgb" in files:
         rgb_img = _read(folder / files["rgb"], label, "rgb image")
-    chosen = next(((role, frame) for role, frame in _NORMAL_ROLES
-                   if role in files and (folder / files[role]).is_file()), None)
+    chosen = _normal_role(files, folder)
     if chosen is None:
         named = [files[role] for role, _ in _NORMAL_ROLES if role in files]
         if named:
@@ -736,6 +734,17 @@ def _camera(doc: dict, frame: dict, label: str, size: tuple[int, int],
                      "for exact geometry")
     k = np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
     return Camera(K=k, width=w, height=h, cam_to_world=m)
+
+
+def _frames(doc: dict, path: Path) -> list:
+    """A transforms.json's "frames", checked: a non-empty list."""
+    frames = doc.get("frames")
+    if not isinstance(frames, list) or not frames:
+        got = "missing" if frames is None else ("empty" if frames == [] else
+                                                f"not a list ({type(frames).__name__})")
+        raise NormalkitError(f"cannot read '{path}': \"frames\" must be a non-empty list "
+                             f"of posed images, it is {got}; add the frames")
+    return frames
 
 
 def _transforms_view(k: int, doc: dict, frame, normal_frame: str,
