@@ -25,9 +25,9 @@ def bumpy():
 
 
 def _parts(mesh: Mesh) -> int:
-    from normalkit.assets.decimate import _parts as parts
+    from normalkit.assets.decimate import part_labels
 
-    return parts(mesh.faces, len(mesh.positions))[1]
+    return part_labels(mesh.faces, len(mesh.positions))[1]
 
 
 def _brute_distance(points, mesh):
