@@ -3,13 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test browser lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-$(VENV)/.runtime: $(VENV)/bin/python pyproject.toml
+$(VENV)/.runtime: $(VENV)/bin/python pyproject.toml tools/web/package-lock.json
 	$(PY) -m pip install -q -e .
 	touch $@
 
@@ -17,7 +17,7 @@ $(VENV)/.runtime: $(VENV)/bin/python pyproject.toml
 # torch requirement would pull a multi-GB CUDA build); the extra's range admits it.
 TORCH ?= torch==2.13.0
 
-$(VENV)/.test: $(VENV)/bin/python pyproject.toml
+$(VENV)/.test: $(VENV)/bin/python pyproject.toml tools/web/package-lock.json
 	$(PY) -m pip install -q $(TORCH)
 	$(PY) -m pip install -q -e '.[test,estimate]'
 	touch $@ $(VENV)/.runtime
@@ -25,7 +25,11 @@ $(VENV)/.test: $(VENV)/bin/python pyproject.toml
 demo: $(VENV)/.runtime
 	$(VENV)/bin/normalkit demo -o out
 
-test: $(VENV)/.test
+# Debian's chromium for the viewer's browser tests (installed with apt where missing).
+browser:
+	tools/ensure_chromium.sh
+
+test: $(VENV)/.test browser
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
@@ -36,6 +40,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_integration.py
 	$(PY) benchmarks/bench_estimate.py
+	$(PY) benchmarks/bench_view.py
 
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out src/normalkit/viewing/web/vendor tools/web/node_modules

@@ -45,6 +45,12 @@ def _mirrored_torus():
     return m.replace(uvs=uv)
 
 
+def _coloured(mesh):
+    """The mesh with linear RGBA corner colours that vary per corner."""
+    rng = np.random.default_rng(3)
+    return mesh.replace(colors=rng.random((mesh.n_faces, 3, 4)).astype(np.float32))
+
+
 def _color(h, w, channels=3) -> np.ndarray:
     rng = np.random.default_rng(7)
     return rng.integers(0, 256, size=(h, w, channels), dtype=np.uint8)
@@ -65,6 +71,7 @@ def _cases():
         "flat_normals_directx": (flat, dict(normal_map=encode_normals(_wavy_map(32, 32), 16),
                                             directx=True)),
         "no_maps": (tor, dict(normal_map=None)),
+        "colours_no_uvs": (_coloured(tor.replace(uvs=None)), dict(normal_map=None)),
         "uint32_indices": (grid_plane(256), dict(normal_map=encode_normals(
             _wavy_map(16, 16), 8))),
     }
@@ -179,6 +186,20 @@ def test_corners_round_trip(written, name):
     a = g.accessors[prim.attributes.POSITION]
     np.testing.assert_array_equal(a.min, corner_pos.min(axis=0))
     np.testing.assert_array_equal(a.max, corner_pos.max(axis=0))
+
+
+def test_a_mesh_without_textures_needs_no_uvs_and_keeps_its_colours(written):
+    """A high-poly without UVs: no TEXCOORD_0, no tangents; corner colours as COLOR_0."""
+    path, mesh, _, info, _ = written["colours_no_uvs"]
+    g, acc, _ = _read(path)
+    prim = g.meshes[0].primitives[0]
+    assert prim.attributes.TEXCOORD_0 is None and prim.attributes.TANGENT is None
+    idx = acc(prim.indices).astype(np.int64)
+    np.testing.assert_array_equal(acc(prim.attributes.POSITION)[idx],
+                                  mesh.corner_positions().reshape(-1, 3).astype(np.float32))
+    np.testing.assert_array_equal(acc(prim.attributes.COLOR_0)[idx],
+                                  mesh.colors.reshape(-1, 4))
+    assert info["vertices"] == mesh.n_faces * 3  # every corner has its own colour here
 
 
 def test_mirrored_uvs_keep_their_signs(written):

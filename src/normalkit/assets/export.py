@@ -1,7 +1,8 @@
 """Package a low-poly and its maps for game engines and viewers: binary glTF (GLB) or OBJ + MTL.
 
 Both writers keep the mesh's own axes (CONVENTIONS.md: no Y-up/Z-up rotation) and its
-per-corner data: a glTF vertex is one unique (position, normal, UV, tangent) combination,
+per-corner data: a glTF vertex is one unique (position, normal, UV, tangent, colour)
+combination,
 so UV seams and hard edges survive. The normal map must be the one baked for *these*
 normals and tangents; the tangents written are the MikkTSpace tangents the baker used
 (:func:`normalkit.mesh.tangents.compute_tangents`), unless the caller passes its own.
@@ -10,7 +11,9 @@ glTF (:func:`export_glb`)
 -------------------------
 * Attributes: POSITION (with min/max), NORMAL, TANGENT (MikkTSpace xyz, w = sign, so
   bitangent = w · cross(N, T)), TEXCOORD_0 with v' = 1 − v (glTF's v runs down; the image
-  is not flipped); indices uint16 when there are fewer than 65,535 vertices, else uint32.
+  is not flipped), COLOR_0 (linear RGBA) when the mesh has corner colours; indices uint16
+  when there are fewer than 65,535 vertices, else uint32. A mesh without textures needs
+  no UVs (a high-poly, say): then there is no TEXCOORD_0 unless it has UVs anyway.
 * One metallic-roughness material: metallic 0, roughness 0.5, ``normalTexture`` (linear,
   tangent space, OpenGL green) and, when given, ``baseColorTexture`` (8-bit sRGB). Both
   are PNGs inside the GLB's binary chunk; one sampler: linear / linear-mipmap-linear,
@@ -64,14 +67,16 @@ def _check_space(space: str) -> str:
     return space
 
 
-def _prepare_mesh(mesh: Mesh, log) -> Mesh:
-    """Validate; require UVs; give the mesh normals as the baker would (said in one line)."""
+def _prepare_mesh(mesh: Mesh, log, uvs: bool = True) -> Mesh:
+    """Validate; require UVs (when ``uvs``); give the mesh normals as the baker would (said
+    in one line)."""
     from ..mesh.normals import ensure_normals
 
     if not isinstance(mesh, Mesh):
         raise NormalkitError(f"expected a normalkit Mesh, got {type(mesh).__name__}")
     mesh.validate()
-    mesh.require_uvs()
+    if uvs:
+        mesh.require_uvs()
     return ensure_normals(mesh, log=log)
 
 
@@ -90,8 +95,9 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
     path : str or PathLike
         Output ``.glb``; written atomically (no partial file on failure).
     mesh : Mesh
-        The low-poly, with UVs (origin bottom-left, v up). A mesh without normals gets
-        smooth ones, exactly as :func:`normalkit.baking.bake.bake` gives it (``log`` says so).
+        The low-poly, with UVs (origin bottom-left, v up) when a texture is given. A mesh
+        without normals gets smooth ones, exactly as :func:`normalkit.baking.bake.bake`
+        gives it (``log`` says so). Corner colours become COLOR_0.
     normal_map : (H, W, 3) ndarray or None
         The tangent-space map baked onto this mesh, row 0 at the top, OpenGL green:
         uint8 or uint16 texels are embedded as 8- or 16-bit PNG as given; float unit
@@ -129,8 +135,8 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
     Raises
     ------
     NormalkitError
-        Object-space map, mesh without UVs, bad array shapes or dtypes, non-finite data,
-        or an unwritable path (checked before any work).
+        Object-space map, a texture for a mesh without UVs, bad array shapes or dtypes,
+        non-finite data, or an unwritable path (checked before any work).
 
     Notes
     -----
@@ -163,7 +169,7 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
     if path.suffix.lower() != ".glb":
         raise NormalkitError(f"'{path}': export_glb writes binary glTF; name the file .glb")
     check_writable(path)
-    mesh = _prepare_mesh(mesh, log)
+    mesh = _prepare_mesh(mesh, log, uvs=normal_map is not None or color_map is not None)
     normal_png = (None if normal_map is None
                   else _normal_png(normal_map, directx, log, check_map))
     color_png = None if color_map is None else _color_png(color_map)
@@ -173,7 +179,7 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
         tangents = compute_tangents(mesh)
     else:
         tangents = _check_tangents(tangents, mesh)
-    corners = _corner_attributes(mesh, tangents, log)
+    corners, layout = _corner_attributes(mesh, tangents, log)
     vertices, indices = _split_vertices(corners)
     n_vertices = len(vertices)
 
@@ -194,13 +200,11 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
         bufferView=add_view(index_data.tobytes(), _ELEMENT_ARRAY_BUFFER),
         componentType=index_type, count=len(index_data), type="SCALAR")]
     attributes = {}
-    for semantic, cols, kind in (("POSITION", slice(0, 3), "VEC3"),
-                                 ("NORMAL", slice(3, 6), "VEC3"),
-                                 ("TEXCOORD_0", slice(6, 8), "VEC2"),
-                                 ("TANGENT", slice(8, 12), "VEC4")):
-        if cols.stop > vertices.shape[1]:
-            continue
-        data = np.ascontiguousarray(vertices[:, cols])
+    start = 0
+    for semantic, width in layout:
+        data = np.ascontiguousarray(vertices[:, start:start + width])
+        start += width
+        kind = f"VEC{width}"
         acc = gl.Accessor(bufferView=add_view(data.tobytes(), _ARRAY_BUFFER),
                           componentType=_FLOAT, count=n_vertices, type=kind)
         if semantic == "POSITION":  # required by the specification
@@ -276,10 +280,11 @@ def _check_tangents(tangents, mesh: Mesh) -> np.ndarray:
     return tangents.reshape(n_corners, 4)
 
 
-def _corner_attributes(mesh: Mesh, tangents: np.ndarray | None, log) -> np.ndarray:
-    """(3F, 12) float32 per corner: position, unit normal, glTF uv (v' = 1 − v), tangent.
-
-    Without ``tangents`` the result is (3F, 8).
+def _corner_attributes(mesh: Mesh, tangents: np.ndarray | None,
+                       log) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """float32 per corner, (3F, C), and its column layout [(glTF semantic, width)]:
+    position, unit normal, then glTF uv (v' = 1 − v) when the mesh has UVs, tangent when
+    ``tangents`` is given, linear RGBA colour when the mesh has corner colours.
 
     glTF requires unit NORMAL and TANGENT.xyz and w = ±1. Zero-length normals (corners of
     degenerate triangles) become the face normal, or +Z; zero tangents (MikkTSpace leaves
@@ -287,8 +292,7 @@ def _corner_attributes(mesh: Mesh, tangents: np.ndarray | None, log) -> np.ndarr
     normal. ``log`` reports how many corners were repaired.
     """
     n = mesh.n_faces * 3
-    out = np.empty((n, 8 if tangents is None else 12), np.float32)
-    out[:, 0:3] = mesh.corner_positions().reshape(n, 3)
+    cols = {"POSITION": mesh.corner_positions().reshape(n, 3)}
     normals = mesh.normals.reshape(n, 3).astype(np.float64)
     face_n = np.repeat(mesh.face_normals(), 3, axis=0)
     bad_n = np.linalg.norm(normals, axis=1) < 1e-6
@@ -296,10 +300,10 @@ def _corner_attributes(mesh: Mesh, tangents: np.ndarray | None, log) -> np.ndarr
     still = np.linalg.norm(normals, axis=1) < 1e-6
     normals[still] = (0.0, 0.0, 1.0)
     normals = _normalize(normals)
-    out[:, 3:6] = normals
-    uv = mesh.uvs.reshape(n, 2)
-    out[:, 6] = uv[:, 0]
-    out[:, 7] = 1.0 - uv[:, 1]
+    cols["NORMAL"] = normals
+    if mesh.uvs is not None:
+        uv = mesh.uvs.reshape(n, 2)
+        cols["TEXCOORD_0"] = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)
     bad_t = np.zeros(n, bool)
     if tangents is not None:
         t = tangents[:, :3].astype(np.float64)
@@ -309,19 +313,22 @@ def _corner_attributes(mesh: Mesh, tangents: np.ndarray | None, log) -> np.ndarr
             nb = normals[bad_t]
             axis = np.eye(3)[np.argmin(np.abs(nb), axis=1)]
             t[bad_t] = np.cross(nb, axis)
-        out[:, 8:11] = _normalize(t)
-        out[:, 11] = np.where(tangents[:, 3] < 0, -1.0, 1.0)
+        cols["TANGENT"] = np.concatenate(
+            [_normalize(t), np.where(tangents[:, 3:4] < 0, -1.0, 1.0)], axis=1)
+    if mesh.colors is not None:
+        cols["COLOR_0"] = np.clip(mesh.colors.reshape(n, 4), 0.0, 1.0)
     if log is not None and (bad_n.any() or bad_t.any()):
         log(f"{mesh.name}: {int(bad_n.sum())} corner normals and {int(bad_t.sum())} corner "
             "tangents had zero length (degenerate or zero-UV-area triangles); wrote unit "
             "vectors there, as glTF requires")
-    return out
+    layout = [(k, v.shape[1]) for k, v in cols.items()]
+    return np.concatenate(list(cols.values()), axis=1).astype(np.float32), layout
 
 
 def _split_vertices(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One glTF vertex per distinct corner row, in order of first use.
 
-    Returns ``(vertices (V, 12) float32, indices (3F,) int64)``. Rows are compared
+    Returns ``(vertices (V, C) float32, indices (3F,) int64)``. Rows are compared
     bit for bit, with −0.0 folded into +0.0.
     """
     key = np.ascontiguousarray(corners + np.float32(0.0))

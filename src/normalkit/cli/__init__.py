@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "metrics",
     "reconstruct",
     "estimate",
+    "view",
 )
 
 

@@ -95,7 +95,7 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
         if fast is not None:
             return fast.validate()
     elif suffix == ".glb":
-        _check_glb(path, size)
+        check_glb(path, size)
     elif suffix == ".gltf":
         _check_gltf(path)
     elif suffix == ".stl":
@@ -176,7 +176,7 @@ def _trimesh_message(path: Path, suffix: str, exc: Exception) -> str:
 _GLB_MAGIC, _GLB_JSON, _GLB_BIN = b"glTF", 0x4E4F534A, 0x004E4942
 
 
-def _check_glb(path: Path, size: int) -> None:
+def check_glb(path: Path, size: int) -> None:
     """Check a GLB's 12-byte header and its JSON chunk header against the file size.
 
     trimesh reports a cut-off or foreign file with an IndexError or an unpacking error;
@@ -262,7 +262,7 @@ def _check_gltf(path: Path) -> None:
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:4] == _GLB_MAGIC:
-        _check_glb(path, len(data))
+        check_glb(path, len(data))
     else:
         _check_gltf_json(path, data)
 

@@ -16,6 +16,8 @@ Functions
 ---------
 load_views(source, use_views=None, log=None)
     Read a views folder, a ``cameras.json`` or a ``transforms.json``.
+view_files(source, log=None), view_cameras(source, log=None)
+    The files, and the cameras with their files, of each view, decoding no image.
 check_views(views, log=None)
     Validate (and normalise) views built in memory; ``load_views`` ends with the same checks.
 """
@@ -40,7 +42,7 @@ from ..mesh.model import srgb_lut
 from ..rendering.camera import CAMERAS_FORMAT, Camera, load_cameras
 
 __all__ = ["MAX_VIEWS", "MIN_VIEWS", "RECOMMENDED_VIEWS", "UNIT_LENGTH_RANGE", "View",
-           "check_views", "load_views", "view_files"]
+           "check_views", "load_views", "view_cameras", "view_files"]
 
 #: Fewest views a reconstruction accepts.
 MIN_VIEWS = 2
@@ -233,6 +235,42 @@ def view_files(source, log: Log | None = None) -> tuple[str, Path, dict, list[di
                     normal = None
             out.append({"rgb": rgb, "mask": mask, "normal": normal})
     return kind, path, doc, out
+
+
+def view_cameras(source, log: Log | None = None) -> list[tuple[Camera, dict]]:
+    """Each view's camera and files (as :func:`view_files` gives them), decoding no image:
+    for tools that show the views, such as ``normalkit view``.
+
+    A transforms.json camera needs its image's size: it is read from the image's header
+    (PNG, JPEG, WebP, …); only a format without a header reader (EXR) is decoded.
+    """
+    kind, path, doc, files = view_files(source, log)
+    if kind == "normalkit":
+        return list(zip(load_cameras(path), files, strict=True))
+    out = []
+    for k, (frame, f) in enumerate(zip(_frames(doc, path), files, strict=True)):
+        label = f"view {k}"
+        if "transform_matrix" not in frame:
+            raise NormalkitError(f"{label}: the frame has no transform_matrix; add its "
+                                 "camera-to-world pose")
+        notes: list = []
+        out.append((_camera(doc, frame, label, _image_size(f["rgb"]), notes), f))
+        if log is not None:
+            for note in notes:
+                log(note)
+    return out
+
+
+def _image_size(p: Path) -> tuple[int, int]:
+    """(width, height) of an image file, from its header where Pillow reads one."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(p) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        img = read_image(p)
+        return img.shape[1], img.shape[0]
 
 
 def check_views(views: Sequence[View], log: Log | None = None) -> list[View]:
