@@ -70,6 +70,8 @@ def test_report(reduced, high_path):
     assert rep["seconds"]["total"] >= max(rep["seconds"][s] for s in STAGES)
     assert rep["machine"]["cores"] >= 1 and len(rep["machine"]["load_average"]) == 3
     assert rep["files"]["glb"] == "donut.glb" and rep["files"]["report"] == "report.json"
+    # How to look at it: the viewer on this folder, with the high-poly to compare.
+    assert rep["viewer"] == f"normalkit view {out.resolve()} --high {high_path.resolve()}"
     table = result.table()
     assert [line.split()[0] for line in table.splitlines()[1:]] == [*STAGES, "total"]
 

@@ -93,12 +93,16 @@ def test_writes_every_file_and_the_summary(rendered, tmp_path, capsys):
     assert "<html" in (out / "report.html").read_text()
 
 
-def test_report_has_residuals_timings_views_and_metrics(happy):
+def test_report_has_residuals_timings_views_and_metrics(happy, rendered):
     out, code = happy
     assert code == 0
     assert (out / "ball.glb").is_file() and (out / "ball.obj").is_file()
     rep = json.loads((out / "report.json").read_text())
     assert rep["views_used"] == VIEWS and len(rep["view_names"]) == VIEWS
+    views = (rendered / "views").resolve()
+    assert rep["views_source"] == str(views)
+    assert rep["viewer"] == f"normalkit view {out.resolve()} --views {views}"
+    assert rep["viewer"] in (out / "report.html").read_text()
     assert rep["faces"] <= 1000 and rep["texture"] == 128
     res = rep["residuals"]
     assert [v["name"] for v in res["views"]] == rep["view_names"]

@@ -59,11 +59,20 @@ def test_low_plus_map_is_much_closer_to_high_than_low(result):
     assert m["overall"]["angular_error_deg"]["low"]["median"] > 3.0
 
 
+def test_the_report_says_how_to_open_the_viewer(result, pair):
+    out, m = result
+    d = pair["dir"].resolve()
+    assert m["viewer"] == (f"normalkit view {d / 'low.obj'} --normal-map {d / 'tangent.png'} "
+                           f"--high {d / 'high.ply'}")
+    assert m["viewer"] in (out / "report.html").read_text()
+
+
 def test_files_exist_and_metrics_json_has_the_documented_keys(result):
     out, m = result
     on_disk = json.loads((out / "metrics.json").read_text())
     assert tuple(on_disk) == METRICS_KEYS
     assert len(on_disk["views"]) == 2
+    assert on_disk["viewer"] == m["viewer"]
     for v in [*on_disk["views"], on_disk["overall"]]:
         for who in ("low", "low_map"):
             assert set(v["angular_error_deg"][who]) == {"mean", "median", "p95", "pixels"}

@@ -213,6 +213,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     """
     from ..baking.bake import _as_mesh, check_threads
     from ..baking.bake import peak_bytes as bake_peak_bytes
+    from ..core.commands import view_command
     from ..core.limits import check_memory
     from ..core.parallel import default_threads
     from ..mesh.io import save_obj
@@ -297,6 +298,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
                          "max_distance": depth, "padding": "infinite",
                          "overlap_texels": stats["overlap_texels"], "second_pass": second},
                 "files": {k: p.name for k, p in files.items()},
+                "viewer": view_command(outdir, high=inputs.get("HIGH")),
                 "seconds": {},
                 "machine": {"cores": cores, "load_average": list(os.getloadavg())},
             }

@@ -157,7 +157,9 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
         from ..mesh.io import load_mesh
 
         reference = load_mesh(reference)  # a bad path fails before any work
+    source = None
     if isinstance(views, (str, os.PathLike)):
+        source = str(Path(views).resolve())
         views = load_views(views, use_views=use_views, log=say)
     else:
         views = list(views)
@@ -236,6 +238,7 @@ def reconstruct(views, *, faces: int = 20000, texture: int = 2048, use_views=Non
     bar.close()
     seconds["total"] = round(time.perf_counter() - t_all, 3)
     report = {
+        "views_source": source,
         "views_used": len(views),
         "view_names": [v.name for v in views],
         "faces": low.n_faces,
@@ -318,6 +321,7 @@ def write_reconstruction(result: ReconstructResult, outdir, *, name: str = "mesh
 
     from ..assets.export import export_glb, export_obj
     from ..core.atomic import atomic_folder, atomic_path, check_outputs
+    from ..core.commands import view_command
     from ..images.io import write_image
     from ..maps.encode import encode_normals
     from ..mesh.tangents import compute_tangents
@@ -325,6 +329,7 @@ def write_reconstruction(result: ReconstructResult, outdir, *, name: str = "mesh
 
     out = Path(outdir)
     names = output_names(name)
+    result.report["viewer"] = view_command(out, views=result.report.get("views_source"))
     check_outputs([("output", n) for n in names], inputs, folder=out)
     with atomic_folder(out, inputs) as tmp:
         tmp = Path(tmp)

@@ -37,6 +37,10 @@ def html_report(report: dict, name: str) -> str:
             "</tr></table><p>MeshFormer's protocol: the reference's bounding box scaled to a "
             "longest side of 1, 100,000 surface samples per mesh.</p>")
     res = r["residuals"]
+    viewer = ""
+    if r.get("viewer"):
+        viewer = ("<p>To orbit it in the browser, with the input cameras and their images: "
+                  f"<code>{html.escape(r['viewer'])}</code></p>")
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>normalkit reconstruct: {html.escape(name)}</title>
 <style>body{{font:14px sans-serif;margin:2em;max-width:60em}}
@@ -50,6 +54,7 @@ text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head
 <a href="{html.escape(name)}.obj">{html.escape(name)}.obj</a> ·
 <a href="{html.escape(name)}_basecolor.png">colour texture</a> ·
 <a href="{html.escape(name)}_normal.png">normal texture</a></p>
+{viewer}
 <h2>Residuals: how well the result explains each input view</h2>
 <p>Angle between the input normals and a render of the result (with its normal texture,
 and of the mesh alone), where both masks hold; mask intersection over union.

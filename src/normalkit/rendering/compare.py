@@ -63,8 +63,8 @@ def output_names(views: int) -> list[str]:
     """The files :func:`compare` writes into its folder for ``views`` views."""
     return [f"sheet_{i:02d}.png" for i in range(views)] + ["metrics.json", "report.html"]
 #: Top-level keys of metrics.json (see :func:`compare`).
-METRICS_KEYS = ("normalkit_version", "inputs", "settings", "units", "views", "overall",
-                "shading_cost_ns_per_pixel", "timing")
+METRICS_KEYS = ("normalkit_version", "inputs", "viewer", "settings", "units", "views",
+                "overall", "shading_cost_ns_per_pixel", "timing")
 _PASSES = ("rgb", "alpha", "normal_camera", "mask")
 _MAX_EMPTY = 0.5        # more empty texels under LOW's UVs than this: wrong map
 _MAX_BELOW = 0.10       # tangent map with more texels at z ≤ 0 than this: wrong space
@@ -119,6 +119,8 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
           ``angular_error_deg`` {``low``, ``low_map``} × {``mean``, ``median``, ``p95``,
           ``pixels``}, ``psnr_db`` and ``ssim`` {``low``, ``low_map``}, ``pixels_shaded``.
         - ``overall``: the same statistics pooled over every view's pixels.
+        - ``viewer``: the ``normalkit view`` command that orbits the low-poly with its map
+          beside the high-poly (None for object-space maps or inputs given as arrays).
         - ``shading_cost_ns_per_pixel``: ``tangent``, ``object`` (full shading),
           ``ratio`` (tangent / object), ``tangent_decode``, ``object_decode`` (up to the
           world-space normal), ``pixels``, ``threads``, ``tangent_setup_seconds``,
@@ -142,6 +144,7 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
     shading-cost measurement. Memory: a few full-size float images per view.
     """
     from .. import __version__
+    from ..core.commands import view_command
     from .report import colour_bar, compose_sheet, heatmap, nice_ceiling, write_report
 
     t_start = time.perf_counter()
@@ -243,6 +246,8 @@ def compare(high, low, normal_map, outdir, *, space: str = "tangent", directx: b
                        "space": space, "directx": bool(directx),
                        "map_size": [int(texels.shape[1]), int(texels.shape[0])],
                        "high_faces": high_mesh.n_faces, "low_faces": low_mesh.n_faces},
+            "viewer": (view_command(low, normal_map=normal_map, high=high)
+                       if space == "tangent" else None),
             "settings": {"views": len(cameras), "size": size, "samples": samples,
                          "heat_max_deg": heat_max, "passes": list(_PASSES)},
             "units": {"angular_error": "degrees", "psnr": "dB", "ssim": "1",

@@ -276,6 +276,14 @@ img { max-width: 100%; height: auto; display: block; margin: 0.5em 0 1.5em; }
 """
 
 
+def _viewer_paragraph(command: str | None) -> str:
+    """The report's pointer to ``normalkit view`` (orbit the low-poly with its map)."""
+    if not command:
+        return ""
+    return ("<p>To orbit the low-poly with its map, the high-poly beside it, in the browser: "
+            f"<code>{html.escape(command)}</code></p>")
+
+
 def write_report(path: str | os.PathLike, metrics: dict) -> None:
     """Write report.html for a :func:`normalkit.rendering.compare.compare` result.
 
@@ -328,6 +336,7 @@ def write_report(path: str | os.PathLike, metrics: dict) -> None:
 {st["views"]} views at {st["size"]}×{st["size"]} px, {st["samples"]} samples per pixel,
 the same lights for every render.</p>
 
+{_viewer_paragraph(metrics.get("viewer"))}
 <h2>Metrics</h2>
 <p class="note">Angular error: the angle between the camera-space normals of each
 low-poly render and of the high-poly, in degrees, over pixels both cover.
