@@ -355,3 +355,24 @@ def test_demo_has_a_description(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     assert "make demo" in capsys.readouterr().out
+
+
+def test_demo_reports_name_the_final_folder(tmp_path):
+    """The demo writes its reports in a staging folder; their viewer commands must name
+    the folder the files end up in."""
+    import json
+
+    from normalkit.cli.demo import _retarget_viewer_commands
+    from normalkit.core.commands import view_command
+
+    stage, out = tmp_path / "out.partial", tmp_path / "out"
+    (stage / "reconstruct").mkdir(parents=True)
+    (stage / "report.json").write_text(json.dumps(
+        {"viewer": view_command(stage, high=stage / "high.ply")}))
+    (stage / "reconstruct" / "report.html").write_text(
+        f"<code>{view_command(stage / 'reconstruct')}</code>")
+    _retarget_viewer_commands(stage, out)
+    assert json.loads((stage / "report.json").read_text())["viewer"] == \
+        f"normalkit view {out.resolve()} --high {out.resolve() / 'high.ply'}"
+    assert (stage / "reconstruct" / "report.html").read_text() == \
+        f"<code>normalkit view {out.resolve() / 'reconstruct'}</code>"

@@ -85,6 +85,19 @@ def run_demo(out: Path, size: int = 1024, log=print) -> None:
                                stage / "normal_tangent.png", log=log)
         print(summary(metrics, out))
         reconstruct_demo(high, stage / "reconstruct", out / "reconstruct", log=log)
+        _retarget_viewer_commands(stage, out)
+    print(f"look at it in the browser: normalkit view {out} --high {out / 'high.ply'}")
+
+
+def _retarget_viewer_commands(stage: Path, out: Path) -> None:
+    """The reports were written in the staging folder: make their ``normalkit view``
+    commands name the folder they end up in."""
+    old, new = str(Path(stage).resolve()), str(Path(out).resolve())
+    for name in ("report.json", "metrics.json", "report.html", "reconstruct/report.json",
+                 "reconstruct/report.html"):
+        p = Path(stage) / name
+        if p.is_file():
+            p.write_text(p.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
 
 
 def reconstruct_demo(high, stage: Path, out: Path, log=print) -> None:
