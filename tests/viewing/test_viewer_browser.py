@@ -330,13 +330,13 @@ def test_three_reads_our_maps_as_we_do(open_viewer, which, request, tmp_path):
 
 
 def test_the_map_changes_the_lit_picture_where_its_detail_is(open_viewer, torus):
-    w, h = VIEWPORT
-    camera = torus_camera(w, h)
+    v = open_viewer(torus.glb)
+    w, h = v.js("window.normalkit.info()")["canvas"]
+    camera = torus_camera(w, h)  # the canvas's size: its pixels are the camera's
     ref, mask = reference_normals(torus.glb, camera)
     flat, _ = reference_normals(torus.glb, camera, normal_map=False)
     detail = np.where(mask, np.degrees(np.arccos(np.clip((ref * flat).sum(-1), -1, 1))), 0)
 
-    v = open_viewer(torus.glb)
     v.js("(c) => window.normalkit.lookThrough(c)", camera.to_json())
     on = v.capture().astype(float)
     v.set("normalMap", False)
@@ -362,10 +362,11 @@ def test_views_are_drawn_and_a_click_looks_through_one(open_viewer, torus, tmp_p
     v = open_viewer(torus.glb, views=views)
     assert v.js("window.normalkit.info()")["views"] == len(cams)
     v.set("up", "z")  # the torus file is z-up: its cameras orbit about +z
+    cw, ch = v.js("window.normalkit.info()")["canvas"]
     hit = None
     for k in range(len(cams)):
         pos = v.js("(k) => window.normalkit.viewOnScreen(k)", k)
-        if pos and 20 < pos["x"] < VIEWPORT[0] - 280 and 20 < pos["y"] < VIEWPORT[1] - 20:
+        if pos and 20 < pos["x"] < cw - 20 and 20 < pos["y"] < ch - 20:
             hit = (k, pos)
             break
     assert hit is not None, "no frustum in view"
@@ -377,9 +378,10 @@ def test_views_are_drawn_and_a_click_looks_through_one(open_viewer, torus, tmp_p
     img = v.capture()
     bg = img[2, 2].astype(int)
     covered = np.abs(img.astype(int) - bg).max(-1) > 10
-    s = min(VIEWPORT[0] / cams[k].width, VIEWPORT[1] / cams[k].height)
-    ox = int(round((VIEWPORT[0] - s * cams[k].width) / 2))
-    box = covered[:, ox:ox + int(round(s * cams[k].width))]
+    s = min(cw / cams[k].width, ch / cams[k].height)
+    ox = int(round((cw - s * cams[k].width) / 2))
+    oy = int(round((ch - s * cams[k].height) / 2))
+    box = covered[oy:oy + int(round(s * cams[k].height)), ox:ox + int(round(s * cams[k].width))]
     files = json.loads((views / "cameras.json").read_text())["views"][k]["files"]
     view_mask = read_image(views / files["mask"]) > 127
     rows = (np.arange(box.shape[0]) + 0.5) / s

@@ -301,15 +301,26 @@ function orbit() {
   apply();
 }
 
+/** Orbit from the default direction (for the up axis), fitted to what is shown. */
 function frame() {
   const up = state.up === 'z' ? new THREE.Vector3(0, 0, 1) : new THREE.Vector3(0, 1, 0);
   camera.up.copy(up);
   const dir = state.up === 'z' ? new THREE.Vector3(0.55, -0.9, 0.45)
                                : new THREE.Vector3(0.55, 0.45, 0.9);
-  const fov = THREE.MathUtils.degToRad(camera.fov);
-  const dist = bounds.radius / Math.sin(fov / 2) * 1.05;
-  camera.position.copy(bounds.center).addScaledVector(dir.normalize(), dist);
-  controls.target.copy(bounds.center);
+  fit(dir.normalize());
+}
+
+/** Move the orbit camera along ``dir`` (default: where it looks from now) until the asset,
+ *  and the high-poly when it stands beside it, fill the view. */
+function fit(dir) {
+  const box = new THREE.Box3().setFromObject(low.root);
+  if (high && state.high === 'side') box.union(new THREE.Box3().setFromObject(high.root));
+  const sphere = box.getBoundingSphere(new THREE.Sphere());
+  dir = dir || camera.position.clone().sub(controls.target).normalize();
+  const half = THREE.MathUtils.degToRad(camera.fov) / 2;
+  const across = Math.min(Math.sin(half), Math.sin(Math.atan(Math.tan(half) * camera.aspect)));
+  controls.target.copy(sphere.center);
+  camera.position.copy(sphere.center).addScaledVector(dir, 1.05 * sphere.radius / across);
   controls.update();
 }
 
@@ -427,8 +438,9 @@ async function set(name, value) {
     if (el.type === 'checkbox') el.checked = Boolean(value); else el.value = String(value);
   }
   if (name === 'high' && value !== 'off') await ensureHigh();
-  if (name === 'up') { frame(); }
   apply();
+  if (name === 'up') frame();
+  if (name === 'high' && state.looking === null) fit();
   render();
   return state;
 }
@@ -543,6 +555,7 @@ function info() {
     normalMap: meshes.some((m) => !!m.normalMap),
     normalScale: meshes.map((m) => [m.std.normalScale.x, m.std.normalScale.y]),
     views: doc ? doc.views.length : 0,
+    canvas: [canvas.clientWidth, canvas.clientHeight],
   };
 }
 
@@ -559,8 +572,9 @@ async function start() {
   $('high-row').hidden = !doc.high;
   if (doc.views.length) { buildViews(); $('views-row').hidden = false; }
   if (doc.report) $('links').innerHTML = `<a href="${doc.report}" target="_blank">report</a>`;
-  frame();
+  resize();
   apply();
+  frame();
   render();
   const i = info();
   $('info').textContent = `${i.triangles.toLocaleString()} triangles · ` +
