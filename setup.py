@@ -1,25 +1,19 @@
-"""Build hook: bundle three.js into the package before the Python files are collected.
+"""Build step: bundle three.js into the package (``tools/vendor_web.py`` says what is
+copied and why), then the usual setuptools build; everything else is in pyproject.toml.
 
-Everything else is in pyproject.toml. ``tools/vendor_web.py`` says what is copied and why.
+The bundle is made before ``setup()`` runs, so that package discovery sees its folders;
+it is a no-op when the pinned version is already there.
 """
 
 import importlib.util
 from pathlib import Path
 
 from setuptools import setup
-from setuptools.command.build_py import build_py
 
-_HERE = Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location(
+    "vendor_web", Path(__file__).resolve().parent / "tools" / "vendor_web.py")
+_vendor = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_vendor)
+_vendor.vendor()
 
-
-class BuildPyWithViewer(build_py):
-    def run(self):
-        spec = importlib.util.spec_from_file_location("vendor_web",
-                                                      _HERE / "tools" / "vendor_web.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.vendor()
-        super().run()
-
-
-setup(cmdclass={"build_py": BuildPyWithViewer})
+setup()

@@ -7,8 +7,9 @@ is pinned in ``tools/web/package.json`` + ``package-lock.json``; this script run
 ``npm ci`` there and copies the files the page imports (plus three.js's MIT licence),
 keeping their relative layout so that the addons' own ``../utils/…`` imports resolve.
 
-It runs at build time: ``setup.py``'s build step calls :func:`vendor` (so ``pip install``,
-``pip install -e`` and ``pip wheel`` all bundle it), and it can be run by hand. A wheel
+It runs at build time: ``setup.py`` calls :func:`vendor` before ``setup()`` (so
+``pip install``, ``pip install -e`` and ``pip wheel`` all bundle it), and it can be run
+by hand. A wheel
 then carries the files and needs no Node.js. Nothing is done when the vendored copy is
 already at the pinned version.
 """

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -280,3 +281,23 @@ def test_starting_does_not_import_the_heavy_libraries(asset):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", out.stdout  # the timing: benchmarks/bench_view.py
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_three_js(tmp_path):
+    """What makes the page work from a wheel on a machine without Node.js: the built wheel
+    holds the page and every three.js file it imports, and three.js's licence."""
+    import zipfile
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                           "--no-build-isolation", "-w", str(tmp_path), str(root)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("normalkit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    web = "normalkit/viewing/web/"
+    packaged = {p.relative_to(WEB_ROOT).as_posix() for p in WEB_ROOT.rglob("*") if p.is_file()}
+    assert {"index.html", "viewer.js", "vendor/three/build/three.module.js",
+            "vendor/three/build/three.core.js", "vendor/three/LICENSE"} <= packaged
+    assert {web + p for p in packaged} <= names
