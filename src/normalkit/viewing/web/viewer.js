@@ -146,18 +146,20 @@ function applyMaterials(part, normalsPass = state.normals) {
   }
 }
 
+let highOffset = new THREE.Vector3();  // where "side by side" puts the high-poly
+
 function placeHigh() {
   if (!high) return;
-  const show = state.high !== 'off';
-  high.root.visible = show;
+  high.root.visible = state.high !== 'off';
   low.root.visible = state.high !== 'place';
-  high.root.position.set(0, 0, 0);
-  if (state.high === 'side') {
-    const size = bounds.box.getSize(new THREE.Vector3());
-    const right = new THREE.Vector3().setFromMatrixColumn(camera.matrixWorld, 0);
-    // Beside the asset, along the screen's right axis as it was when the mode was chosen.
-    high.root.position.copy(right.multiplyScalar(1.15 * Math.max(size.x, size.y, size.z)));
-  }
+  high.root.position.copy(state.high === 'side' ? highOffset : new THREE.Vector3());
+}
+
+/** Beside the asset along the screen's right axis, as it is when "side by side" is chosen. */
+function chooseHighOffset() {
+  const size = bounds.box.getSize(new THREE.Vector3());
+  const right = new THREE.Vector3().setFromMatrixColumn(camera.matrixWorld, 0);
+  highOffset = right.multiplyScalar(1.15 * Math.max(size.x, size.y, size.z));
 }
 
 function placeLight() {
@@ -438,6 +440,7 @@ async function set(name, value) {
     if (el.type === 'checkbox') el.checked = Boolean(value); else el.value = String(value);
   }
   if (name === 'high' && value !== 'off') await ensureHigh();
+  if (name === 'high' && value === 'side') chooseHighOffset();
   apply();
   if (name === 'up') frame();
   if (name === 'high' && state.looking === null) fit();
