@@ -5,7 +5,8 @@ writes its outputs atomically and ends with a one-line summary. Bad input prints
 ``normalkit: error: …`` line and exits with code 2.
 
 Commands live in ``normalkit.cli.<name>``, each with ``register(subparsers)``;
-add a module to ``COMMAND_MODULES`` to add a command. Options that several commands
+add a module to ``COMMAND_MODULES`` to add a command. ``batch`` is the exception: it
+runs command lines, so it lives above the CLI, in ``normalkit.batch.command``. Options that several commands
 share are declared once in ``normalkit.cli.common``. ``demo`` is also what ``make demo``
 runs.
 
@@ -37,6 +38,8 @@ COMMAND_MODULES = (
     "reconstruct",
     "estimate",
     "view",
+    # Lives in normalkit.batch, which sits above the CLI: its jobs are command lines.
+    "normalkit.batch.command",
 )
 
 
@@ -47,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(MikkTSpace tangent space or object space), exactly as Blender decodes it.")
     sub = p.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        importlib.import_module(f"normalkit.cli.{name}").register(sub)
+        module = name if "." in name else f"normalkit.cli.{name}"
+        importlib.import_module(module).register(sub)
     return p
 
 
