@@ -19,7 +19,7 @@ TORCH ?= torch==2.13.0
 
 $(VENV)/.test: $(VENV)/bin/python pyproject.toml tools/web/package-lock.json
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[test,estimate]'
+	$(PY) -m pip install -q -e '.[test,estimate,ray]'
 	touch $@ $(VENV)/.runtime
 
 demo: $(VENV)/.runtime

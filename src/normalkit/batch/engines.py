@@ -25,11 +25,14 @@ from ..core.errors import NormalkitError
 
 __all__ = ["LocalEngine", "RayEngine", "make_engine"]
 
-def make_engine(name: str, slots: int, threads: int, address: str | None = None, log=None):
+def make_engine(name: str, slots: int | None, threads: int, address: str | None = None,
+                log=None):
+    """The engine ``name`` with ``slots`` jobs at a time (None: as many as its CPUs allow
+    at ``threads`` each)."""
     if name == "local":
         if address is not None:
             raise NormalkitError("--address is for --engine ray; drop it, or add --engine ray")
-        return LocalEngine(slots, threads)
+        return LocalEngine(slots or max(1, (os.cpu_count() or 1) // threads), threads)
     if name == "ray":
         return RayEngine(slots, threads, address, log=log)
     raise NormalkitError(f"unknown engine {name!r}; use local or ray")
@@ -181,15 +184,19 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, slots: int, threads: int, address: str | None = None, log=None):
+    def __init__(self, slots: int | None, threads: int, address: str | None = None, log=None):
+        # Ray reads these when it is first imported: no usage statistics; without an
+        # address, one node on loopback only (Ray's single-machine mode).
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        if address is None:
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError:
             raise NormalkitError("--engine ray needs Ray: pip install 'normalkit[ray]'") \
                 from None
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         self.ray = ray
-        self.slots, self.threads = int(slots), int(threads)
+        self.threads = int(threads)
         self.running: dict = {}  # ObjectRef -> (key, started, timeout)
         self._owns = False
         if not ray.is_initialized():
@@ -197,8 +204,8 @@ class RayEngine:
                       "configure_logging": False}
             try:
                 if address is None:
-                    ray.init(num_cpus=self.slots * self.threads,
-                             _node_ip_address="127.0.0.1", **kwargs)
+                    cpus = (slots or max(1, (os.cpu_count() or 1) // self.threads)) * self.threads
+                    ray.init(num_cpus=cpus, _node_ip_address="127.0.0.1", **kwargs)
                 else:
                     ray.init(address=address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -207,6 +214,8 @@ class RayEngine:
                                      f"{' '.join(str(exc).split())[:200]}; check --address "
                                      "(`ray status` on the head node prints it)") from None
             self._owns = True
+        cluster = int(ray.cluster_resources().get("CPU", 1))
+        self.slots = int(slots) if slots else max(1, cluster // self.threads)
         from .work import execute
 
         self._task = ray.remote(max_retries=0)(execute)

@@ -125,12 +125,10 @@ def run_batch(jobs: list[Job], outdir, *, engine: str = "local", address: str | 
         if j.id in RESERVED:
             raise NormalkitError(f"job id {j.id!r} is a name the batch uses itself; give the "
                                  "job another id")
-    cores = os.cpu_count() or 1
     threads = 1 if cpus_per_job is None else _count(cpus_per_job, "--cpus-per-job", 1)
-    slots = max(1, cores // threads) if parallel is None else _count(parallel, "--jobs", 1)
+    slots = None if parallel is None else _count(parallel, "--jobs", 1)
     if engine not in ("local", "ray"):
         raise NormalkitError(f"--engine must be local or ray, got {engine!r}")
-    outdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
 
     records, pending = {}, []
@@ -157,6 +155,12 @@ def run_batch(jobs: list[Job], outdir, *, engine: str = "local", address: str | 
     bar = progress_bar(len(pending), progress and bool(pending), "batch", "job")
     interrupted = False
     runner = make_engine(engine, slots, threads, address, log=say) if pending else None
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        if runner is not None:
+            runner.close()
+        raise
     queue = list(pending)
     try:
         while queue or (runner and runner.free() < runner.slots):
@@ -205,7 +209,8 @@ def run_batch(jobs: list[Job], outdir, *, engine: str = "local", address: str | 
                 rec["status"] = "interrupted"
                 _clear(outdir, rec["id"], remove=True)
         result = _result(outdir, list(records.values()), time.perf_counter() - t0,
-                         runner.name if runner else engine, slots, threads, interrupted)
+                         runner.name if runner else engine,
+                         runner.slots if runner else (slots or 0), threads, interrupted)
         with interrupt.shielded():
             _write_reports(result)
     return result

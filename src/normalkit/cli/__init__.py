@@ -6,9 +6,9 @@ writes its outputs atomically and ends with a one-line summary. Bad input prints
 
 Commands live in ``normalkit.cli.<name>``, each with ``register(subparsers)``;
 add a module to ``COMMAND_MODULES`` to add a command. ``batch`` is the exception: it
-runs command lines, so it lives above the CLI, in ``normalkit.batch.command``. Options that several commands
-share are declared once in ``normalkit.cli.common``. ``demo`` is also what ``make demo``
-runs.
+runs command lines, so it lives above the CLI, in ``normalkit.batch.command``. Options
+that several commands share are declared once in ``normalkit.cli.common``. ``demo`` is
+also what ``make demo`` runs.
 
 May import: every other subpackage (the top layer).
 """
