@@ -41,6 +41,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/bench_integration.py
 	$(PY) benchmarks/bench_estimate.py
 	$(PY) benchmarks/bench_view.py
+	$(PY) benchmarks/bench_batch.py
 
 clean:
 	rm -rf $(VENV) out src/normalkit/viewing/web/vendor tools/web/node_modules
