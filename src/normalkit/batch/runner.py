@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..core import interrupt
 from ..core.errors import NormalkitError
+from ..core.parallel import map_threads
 from ..core.plural import count
 from ..core.progress import progress_bar
 from .jobs import Job, input_hash
@@ -133,21 +134,25 @@ def run_batch(jobs: list[Job], outdir, *, engine: str = "local", address: str | 
 
     records, pending = {}, []
     for j in jobs:
-        rec = {"id": j.id, "command": j.name, "status": "not run", "seconds": 0.0,
-               "attempts": 0, "error": "", "outputs": [], "summary": {}, "thumbnail": None,
-               "stdout": "", "argv": None, "pid": None}
-        records[j.id] = rec
-        h = input_hash(j)
-        rec["hash"] = h
-        marker = _marker(outdir / j.id)
-        if resume and marker and marker.get("hash") == h and all(
+        records[j.id] = {"id": j.id, "command": j.name, "status": "not run", "seconds": 0.0,
+                         "attempts": 0, "error": "", "outputs": [], "summary": {},
+                         "thumbnail": None, "stdout": "", "argv": None, "pid": None}
+    # Only a job with a marker can be skipped: hash just those inputs here (in threads);
+    # the others are hashed by their worker, in parallel, as they start.
+    markers = {j.id: _marker(outdir / j.id) for j in jobs} if resume else {}
+    hashes = dict(zip([j.id for j in jobs if markers.get(j.id)],
+                      map_threads(input_hash, [j for j in jobs if markers.get(j.id)]),
+                      strict=True))
+    for j in jobs:
+        rec, marker = records[j.id], markers.get(j.id)
+        if marker and marker.get("hash") == hashes[j.id] and all(
                 (outdir / j.id / p).exists() for p in marker.get("outputs", [])):
             rec.update(status="skipped", outputs=marker["outputs"],
                        summary=marker.get("summary", {}), seconds=marker.get("seconds", 0.0))
             thumb = outdir / "thumbnails" / f"{j.id}.png"
             rec["thumbnail"] = f"thumbnails/{j.id}.png" if thumb.is_file() else None
-            continue
-        pending.append(j)
+        else:
+            pending.append(j)
     if resume:
         say(f"resume: {len(jobs) - len(pending)} of {len(jobs)} jobs are done already")
 
@@ -178,6 +183,7 @@ def run_batch(jobs: list[Job], outdir, *, engine: str = "local", address: str | 
                 if kind == "done":
                     rec["seconds"] += value["seconds"]
                     rec["stdout"], rec["pid"] = value["stdout"], value["pid"]
+                    rec["hash"] = value.get("hash")
                     if value["code"] == 0:
                         rec.update(status="done", error="", summary=value["summary"])
                         rec["outputs"] = _finish(outdir, j, rec)
@@ -224,7 +230,7 @@ def _count(v, flag: str, low: int) -> int:
 
 def _payload(j: Job, outdir: Path, threads: int, thumbnails: bool) -> dict:
     job_dir = outdir / j.id
-    p = {"id": j.id, "job_dir": str(job_dir), "threads": threads,
+    p = {"id": j.id, "job_dir": str(job_dir), "threads": threads, "job": j,
          "thumb": str(outdir / "thumbnails" / f"{j.id}.png") if thumbnails else None}
     if isinstance(j.command, str):
         p["argv"] = j.argv(job_dir, threads)

@@ -37,16 +37,22 @@ def execute(payload: dict) -> dict:
     """Run one job (a dict from the runner) and return what the runner records.
 
     Keys in: ``argv`` (a command line) or ``callable`` + ``args``; ``job_dir``; ``thumb``
-    (the thumbnail's path, or None). Keys out: ``code`` (0 = success, 2 = refused input,
-    130/143 = interrupted, 1 = an unexpected error), ``error`` (one line), ``stdout``
-    (the command's last line: its summary), ``summary`` (dict), ``seconds``, ``pid``.
+    (the thumbnail's path, or None); ``job`` (the :class:`Job`, whose inputs are hashed
+    first); ``threads``. Keys out: ``code`` (0 = success, 2 = refused input, 130/143 =
+    interrupted, 1 = an unexpected error), ``error`` (one line), ``stdout`` (the
+    command's last line: its summary), ``summary`` (dict), ``seconds``, ``pid``, ``hash``
+    (:func:`~normalkit.batch.jobs.input_hash`).
     """
     t0 = time.perf_counter()
     limit_threads(payload.get("threads"))
     job_dir = Path(payload["job_dir"])
     out, err = io.StringIO(), io.StringIO()
-    code, error = 1, ""
+    code, error, digest = 1, "", None
     try:
+        if payload.get("job") is not None:  # the inputs as this run reads them
+            from .jobs import input_hash
+
+            digest = input_hash(payload["job"])
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             if payload.get("callable") is not None:
                 job_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +80,8 @@ def execute(payload: dict) -> dict:
         error = (said or lines or [f"exit code {code}"])[-1]
     stdout = [ln for ln in out.getvalue().splitlines() if ln.strip()]
     result = {"code": code, "error": error.removeprefix("normalkit: error: "),
-              "stdout": stdout[-1] if stdout else "", "summary": {}, "pid": os.getpid()}
+              "stdout": stdout[-1] if stdout else "", "summary": {}, "pid": os.getpid(),
+              "hash": digest}
     if code == 0:
         result["summary"] = summarize(job_dir)
         if payload.get("thumb"):
