@@ -89,5 +89,67 @@ def leftovers(root: Path) -> list[str]:
     return [str(p) for p in root.rglob("*") if p.name.endswith((".partial", ".tmp"))]
 
 
-__all__ = ["crash", "crash_once", "files_of", "leftovers", "sleep", "wait_to_be_killed",
-           "write_assets"]
+def interrupt_then_resume(assets: dict, out: Path, engine_args: list) -> None:
+    """Ctrl-C mid-run: finished jobs keep their outputs, the running one is removed, the
+    reports say so; --resume runs only what is left and skips what is done; a changed
+    input runs again. ``engine_args``: extra batch options (the engine)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from normalkit.batch.runner import MARKER
+
+    good = [r for r in assets["manifest"].read_text().splitlines()
+            if r.startswith(("command", "reduce,torus"))]
+    manifest = assets["manifest"].parent / "resume.csv"
+    manifest.write_text("\n".join(good[:9]) + "\n")
+    cmd = [sys.executable, "-m", "normalkit", "batch", str(manifest), "-o", str(out), "-q",
+           "--jobs", "1", *engine_args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and len(list(out.glob(f"*/{MARKER}"))) < 2:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    doc = json.loads((out / "batch.json").read_text())
+    assert doc["interrupted"] is True
+    done = {j["id"] for j in doc["jobs"] if j["status"] == "done"}
+    assert 2 <= len(done) < 8
+    assert {j["status"] for j in doc["jobs"]} <= {"done", "interrupted", "not run"}
+    for j in doc["jobs"]:
+        assert (out / j["id"]).exists() == (j["id"] in done), j
+    assert leftovers(out) == []
+    before = {k: files_of(out / k) for k in done}
+
+    rerun = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    doc = json.loads((out / "batch.json").read_text())
+    status = {j["id"]: j["status"] for j in doc["jobs"]}
+    assert {k for k, s in status.items() if s == "skipped"} == done
+    assert all(s in ("done", "skipped") for s in status.values())
+    assert {k: files_of(out / k) for k in done} == before  # untouched
+
+    # A changed input runs again; the others stay skipped.
+    changed = sorted(done)[0]
+    src = assets["manifest"].parent / f"{changed}.ply"
+    backup = src.read_bytes()
+    try:
+        from normalkit.mesh.examples import colored_bumpy_torus
+        from normalkit.mesh.io import save_ply
+
+        save_ply(colored_bumpy_torus(high_faces=2048), src)
+        subprocess.run([*cmd, "--resume"], capture_output=True, timeout=600)
+    finally:
+        src.write_bytes(backup)
+    doc = json.loads((out / "batch.json").read_text())
+    status = {j["id"]: j["status"] for j in doc["jobs"]}
+    assert status[changed] == "done"
+    assert sum(s == "skipped" for s in status.values()) == len(status) - 1
+
+
+
+
+__all__ = ["crash", "crash_once", "files_of", "interrupt_then_resume", "leftovers", "sleep",
+           "wait_to_be_killed", "write_assets"]

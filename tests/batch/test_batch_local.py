@@ -9,16 +9,21 @@ each command alone.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
-from jobs_for_tests import crash, crash_once, files_of, leftovers, sleep, write_assets
+from jobs_for_tests import (
+    crash,
+    crash_once,
+    files_of,
+    interrupt_then_resume,
+    leftovers,
+    sleep,
+    write_assets,
+)
 from normalkit.batch.jobs import Job, load_manifest
 from normalkit.batch.runner import MARKER, run_batch
 
@@ -86,8 +91,6 @@ def test_outputs_are_byte_identical_to_the_command_alone(assets, batch, tmp_path
         for name in a:
             if name == "report.json":  # timings and paths differ run to run
                 assert _untimed(json.loads(a[name])) == _untimed(json.loads(b[name]))
-            elif name.endswith(".gif"):
-                continue  # (render's turntable: identical frames, encoder metadata aside)
             else:
                 assert a[name] == b[name], f"{job_id}/{name} differs"
 
@@ -129,61 +132,7 @@ def test_a_job_past_its_timeout_is_stopped(tmp_path):
 
 
 def test_interrupt_then_resume(assets, tmp_path):
-    """Ctrl-C mid-run: finished jobs keep their outputs, the running one is removed, the
-    reports say so; --resume runs only what is left and skips what is done."""
-    good = [r for r in assets["manifest"].read_text().splitlines()
-            if r.startswith(("command", "reduce,torus"))]
-    manifest = assets["manifest"].parent / "resume.csv"
-    manifest.write_text("\n".join(good[:9]) + "\n")
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "normalkit", "batch", str(manifest), "-o", str(out), "-q",
-           "--jobs", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(out.glob(f"*/{MARKER}"))) < 2:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    doc = json.loads((out / "batch.json").read_text())
-    assert doc["interrupted"] is True
-    done = {j["id"] for j in doc["jobs"] if j["status"] == "done"}
-    assert 2 <= len(done) < 8
-    assert {j["status"] for j in doc["jobs"]} <= {"done", "interrupted", "not run"}
-    for j in doc["jobs"]:
-        assert (out / j["id"]).exists() == (j["id"] in done), j
-    assert leftovers(out) == []
-    before = {k: files_of(out / k) for k in done}
-
-    code, stdout = _run([*cmd, "--resume"])
-    assert code == 0, stdout
-    doc = json.loads((out / "batch.json").read_text())
-    status = {j["id"]: j["status"] for j in doc["jobs"]}
-    assert {k for k, s in status.items() if s == "skipped"} == done
-    assert all(s in ("done", "skipped") for s in status.values())
-    assert {k: files_of(out / k) for k in done} == before  # untouched
-
-    # A changed input runs again; the others stay skipped.
-    changed = sorted(done)[0]
-    src = assets["manifest"].parent / f"{changed}.ply"
-    backup = src.read_bytes()
-    try:
-        from normalkit.mesh.examples import colored_bumpy_torus
-        from normalkit.mesh.io import save_ply
-
-        save_ply(colored_bumpy_torus(high_faces=2048), src)
-        code, _ = _run([*cmd, "--resume"])
-    finally:
-        src.write_bytes(backup)
-    doc = json.loads((out / "batch.json").read_text())
-    status = {j["id"]: j["status"] for j in doc["jobs"]}
-    assert status[changed] == "done"
-    assert sum(s == "skipped" for s in status.values()) == len(status) - 1
-
-
-def _run(cmd) -> tuple[int, str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    return proc.returncode, proc.stdout + proc.stderr
+    interrupt_then_resume(assets, tmp_path / "out", [])
 
 
 def test_the_glob_shortcut_and_its_table(assets, tmp_path, capsys):

@@ -24,7 +24,15 @@ from pathlib import Path
 import pytest
 
 import jobs_for_tests
-from jobs_for_tests import crash, crash_once, files_of, leftovers, sleep, wait_to_be_killed
+from jobs_for_tests import (
+    crash,
+    crash_once,
+    files_of,
+    interrupt_then_resume,
+    leftovers,
+    sleep,
+    wait_to_be_killed,
+)
 from normalkit.batch.jobs import Job, load_manifest
 from normalkit.batch.runner import run_batch
 
@@ -197,3 +205,9 @@ def test_without_an_address_the_command_starts_its_own_cluster(tmp_path):
     while ray_daemons() - before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ray_daemons() - before == set()  # the cluster it started is gone
+
+
+def test_interrupt_then_resume(cluster, tmp_path):
+    assets = jobs_for_tests.write_assets(tmp_path / "assets", n_good=8)
+    interrupt_then_resume(assets, tmp_path / "out", ["--engine", "ray", "--address",
+                                                     cluster["address"]])
