@@ -211,3 +211,19 @@ def test_interrupt_then_resume(cluster, tmp_path):
     assets = jobs_for_tests.write_assets(tmp_path / "assets", n_good=8)
     interrupt_then_resume(assets, tmp_path / "out", ["--engine", "ray", "--address",
                                                      cluster["address"]])
+
+
+def test_joining_without_the_clusters_token_is_one_line_not_a_hang(cluster, tmp_path):
+    (tmp_path / "a.ply").write_text("x")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_TOKEN"}
+    env["NORMALKIT_RAY_CONNECT_TIMEOUT"] = "10"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "normalkit", "batch", "reduce",
+                           str(tmp_path / "a.ply"), "-o", str(tmp_path / "out"), "--faces",
+                           "10", "--engine", "ray", "--address", cluster["address"], "-q"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("normalkit: error:")]
+    assert len(errors) == 1 and "RAY_AUTH_TOKEN" in errors[0], proc.stderr
+    assert time.perf_counter() - t0 < 60
+    assert not (tmp_path / "out").exists()

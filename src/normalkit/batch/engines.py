@@ -23,7 +23,10 @@ from multiprocessing.connection import wait as wait_any
 
 from ..core.errors import NormalkitError
 
-__all__ = ["LocalEngine", "RayEngine", "make_engine"]
+__all__ = ["RAY_CONNECT_TIMEOUT_S", "LocalEngine", "RayEngine", "make_engine"]
+
+#: Seconds to wait for Ray to start or to join a cluster (NORMALKIT_RAY_CONNECT_TIMEOUT).
+RAY_CONNECT_TIMEOUT_S = 60.0
 
 def make_engine(name: str, slots: int | None, threads: int, address: str | None = None,
                 log=None):
@@ -186,9 +189,10 @@ class RayEngine:
 
     def __init__(self, slots: int | None, threads: int, address: str | None = None, log=None):
         # Ray reads these when it is first imported: no usage statistics; without an
-        # address, one node on loopback only (Ray's single-machine mode).
+        # address (or with a loopback one), one node on loopback only (Ray's
+        # single-machine mode).
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        if address is None:
+        if address is None or address.rsplit(":", 1)[0] in ("127.0.0.1", "localhost"):
             os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
@@ -200,25 +204,52 @@ class RayEngine:
         self.running: dict = {}  # ObjectRef -> (key, started, timeout)
         self._owns = False
         if not ray.is_initialized():
-            kwargs = {"include_dashboard": False, "log_to_driver": False,
-                      "configure_logging": False}
-            try:
-                if address is None:
-                    cpus = (slots or max(1, (os.cpu_count() or 1) // self.threads)) * self.threads
-                    ray.init(num_cpus=cpus, _node_ip_address="127.0.0.1", **kwargs)
-                else:
-                    ray.init(address=address, **kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = address or "a local cluster"
-                raise NormalkitError(f"cannot start or join Ray at {where}: "
-                                     f"{' '.join(str(exc).split())[:200]}; check --address "
-                                     "(`ray status` on the head node prints it)") from None
+            self._init(ray, slots, address)
             self._owns = True
         cluster = int(ray.cluster_resources().get("CPU", 1))
         self.slots = int(slots) if slots else max(1, cluster // self.threads)
         from .work import execute
 
         self._task = ray.remote(max_retries=0)(execute)
+
+    def _init(self, ray, slots, address) -> None:
+        """Start a local Ray, or join ``address``. Joining runs in a thread: a cluster
+        whose authentication token this machine lacks makes Ray retry for many minutes;
+        give up after :data:`RAY_CONNECT_TIMEOUT_S` with one line instead. (Starting one
+        stays in the main thread, where Ray installs its signal handlers.)"""
+        import threading
+
+        kwargs = {"include_dashboard": False, "log_to_driver": False,
+                  "configure_logging": False}
+        where = address or "a local cluster"
+        fix = ("check --address (`ray status` on the head node prints it) and that this "
+               "machine has the cluster's token (RAY_AUTH_TOKEN or ~/.ray/auth_token)")
+        if address is None:
+            cpus = (slots or max(1, (os.cpu_count() or 1) // self.threads)) * self.threads
+            try:
+                ray.init(num_cpus=cpus, _node_ip_address="127.0.0.1", **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise NormalkitError(f"cannot start Ray here: "
+                                     f"{' '.join(str(exc).split())[:200]}") from None
+            return
+        outcome: dict = {}
+
+        def join():
+            try:
+                ray.init(address=address, **kwargs)
+                outcome["ok"] = True
+            except Exception as exc:  # noqa: BLE001 - reported below as one line
+                outcome["error"] = exc
+
+        t = threading.Thread(target=join, daemon=True, name="normalkit-ray-init")
+        t.start()
+        limit = float(os.environ.get("NORMALKIT_RAY_CONNECT_TIMEOUT", RAY_CONNECT_TIMEOUT_S))
+        t.join(limit)
+        if "ok" in outcome:
+            return
+        why = (" ".join(str(outcome["error"]).split())[:200] if "error" in outcome
+               else f"no answer within {limit:g} s")
+        raise NormalkitError(f"cannot join Ray at {where}: {why}; {fix}")
 
     def free(self) -> int:
         return self.slots - len(self.running)
