@@ -41,7 +41,8 @@ from ..core.plural import count
 from ..core.progress import progress_bar
 from ..mesh.model import Mesh
 from ..mesh.normals import check_hard_angle, ensure_normals
-from .kernels import setup_rays, shade_tile
+from .kernels import encode_samples, setup_rays, shade_tile
+from .maps import CHANNELS, RANGED, HighSurface, MapSettings, check_maps, flat_value, normalized
 from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster
 
@@ -68,6 +69,15 @@ class BakeResult:
         With ``color=True``: the high-poly's surface colour, **linear** RGBA (not
         sRGB-encoded), the mean over each texel's hits, padded like ``normals``; texels
         no ray filled (beyond the padding) are (0, 0, 0, 0).
+    maps : dict
+        Every map asked for with ``maps`` (:mod:`normalkit.baking.maps`), padded, as
+        float32 (H, W, C): "normal" and "bent" unit vectors; "ao", "position", "id" in
+        [0, 1]; "height", "curvature", "thickness" normalized to [0, 1] by ``ranges``.
+    raw : dict
+        "height", "curvature", "thickness" (when asked for) in mesh units (1/units for
+        curvature), before normalization.
+    ranges : dict
+        The range R each of those was normalized with.
     """
 
     normals: np.ndarray
@@ -76,6 +86,9 @@ class BakeResult:
     space: str
     stats: dict = field(default_factory=dict)
     color: np.ndarray | None = None
+    maps: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict)
+    ranges: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         s = self.stats
@@ -174,8 +187,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
          space: str = "tangent", samples: int = 4, extrusion: float | None = None,
          max_distance: float | None = None, cage=None, padding: float = 16,
          hard_angle: float | None = None, threads: int | None = None,
-         progress: bool = False, log=None, color: bool = False) -> BakeResult:
-    """Bake the high-poly's normals into the low-poly's UV space.
+         progress: bool = False, log=None, color: bool = False, maps=("normal",),
+         map_settings: MapSettings | None = None) -> BakeResult:
+    """Bake the high-poly's normals (and the rest of the map set) into the low-poly's UV
+    space.
 
     Parameters
     ----------
@@ -208,6 +223,13 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     color : bool
         Also bake the high-poly's colour (``high.colors`` and/or
         ``high.base_color_texture`` at ``high.uvs``) into ``BakeResult.color``.
+    maps : sequence of str, or a comma-separated string
+        Maps to bake on the same rays (:data:`normalkit.baking.maps.MAPS`): "normal",
+        "ao", "height", "curvature", "thickness", "bent", "position", "id"; results in
+        ``BakeResult.maps``. The normal map is always computed (``normals``).
+    map_settings : MapSettings, optional
+        AO rays and distance, fixed ranges, the ID source (defaults: see
+        :class:`~normalkit.baking.maps.MapSettings`).
 
     Returns
     -------
@@ -233,6 +255,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     log = log or (lambda msg: None)
     if space not in SPACES:
         raise NormalkitError(f"space must be one of {SPACES}, got {space!r}")
+    maps = check_maps(maps)
+    settings = (map_settings or MapSettings()).check()
+    extra_maps = [m for m in maps if m != "normal"]
 
     if samples not in SAMPLE_COUNTS:
         raise NormalkitError(f"samples must be one of {SAMPLE_COUNTS}, got {samples!r}")
@@ -294,6 +319,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     frame = _LowFrame(low, tangents, cage_mesh)
     high_normals = _high_normals(high)
     high_color = _HighColor(high) if color else None
+    surface = HighSurface(high, caster, extra_maps, settings, log) if extra_maps else None
     offsets = sample_offsets(samples)
 
     r_lo, r_hi = layout.row_range
@@ -306,6 +332,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                    np.s_[r_lo:r_hi, c_hi:]):
         acc[region] = flat
     acc_color = np.zeros((h, w, 4), np.float32) if color else None
+    extra = {}
+    for name in extra_maps:
+        extra[name] = np.empty((h, w, CHANNELS[name]), np.float32)
+        extra[name][...] = flat_value(name, space)
     hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
     sampled = np.zeros((h, w), np.uint16)
     overlap = np.zeros((h, w), bool)
@@ -318,8 +348,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
         tile = (rows[0], rows[1], c_lo, c_hi)
         # Each texel lies in exactly one row tile, so workers write their own parts.
-        hit, n_miss = _trace(ts, frame, caster, high_normals, float(extrusion), max_depth,
-                             acc, hits, sampled, tile)
+        hit, n_miss, origins, directions = _trace(ts, frame, caster, high_normals,
+                                                  float(extrusion), max_depth, acc, hits,
+                                                  sampled, tile)
+        if surface is not None:
+            _shade_maps(surface, ts, frame, origins, directions, hit, extra, tile, rows[0])
         if ts.overlap_texels.size:
             r, c = np.divmod(ts.overlap_texels, c_hi - c_lo)
             overlap[r + rows[0], c + c_lo] = True
@@ -361,6 +394,16 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             normals = dilate(normals, coverage, padding)
             if acc_color is not None:
                 acc_color = dilate(acc_color, coverage, padding)
+        for name in extra:
+            extra[name] = dilate(extra[name], coverage, padding)
+    result_maps, raw, ranges = {"normal": normals} if "normal" in maps else {}, {}, {}
+    for name in extra_maps:
+        if name in RANGED:
+            raw[name] = extra[name]
+            given = getattr(settings, f"{name}_range")
+            result_maps[name], ranges[name] = normalized(name, extra[name], coverage, given)
+        else:
+            result_maps[name] = extra[name]
     n_miss_tex = int(misses.sum())
     if n_miss_tex:
         log(f"warning: {n_miss_tex:,} texels got no hit within the ray distance; "
@@ -373,8 +416,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         "extrusion": float(extrusion), "max_distance": float(max_distance),
         "threads": n_threads, "seconds": time.perf_counter() - t_start,
     }
+    if surface is not None:
+        stats["ao_rays"] = settings.ao_rays
+        stats["ao_distance"] = surface.ao_distance
     return BakeResult(normals=normals, coverage=coverage, misses=misses, space=space,
-                      stats=stats, color=acc_color)
+                      stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
 
 
 def _topology(mesh: Mesh) -> np.ndarray:
@@ -433,7 +479,47 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
     hit = caster.intersect(origins, directions, tfar)
     n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
                         ts.texel, frame.tangent_col, acc, hits, sampled, *tile)
-    return hit, n_miss
+    return hit, n_miss, origins, directions
+
+
+def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions, hit,
+                extra: dict, tile, seed: int) -> None:
+    """The maps beyond the normal map for one tile: per hit sample (HighSurface.shade),
+    then per texel the mean of its samples (ID: its first sample), into the tile's rows
+    of each ``extra`` buffer; texels without a value keep the flat one."""
+    r0, r1, c0, c1 = tile
+    ok = hit.prim >= 0
+    if not ok.any():
+        return
+    weights = ts.bary.T
+    corners = frame.attrs[ts.face, :, 0:3].astype(np.float64)  # (N, 3, 3)
+    low_points = np.einsum("nkj,kn->nj", corners, weights.astype(np.float64))
+    values = surface.shade(ok, origins, directions, hit, low_points, seed)
+    texel = ts.texel[ok]
+    n_tex = (r1 - r0) * (c1 - c0)
+    for name, (vals, valid) in values.items():
+        if name == "bent":
+            enc = np.empty_like(vals)
+            sel = np.nonzero(ok)[0]
+            encode_samples(np.ascontiguousarray(vals), frame.attrs, ts.face[sel],
+                           np.ascontiguousarray(weights[:, sel]), frame.tangent_col, enc)
+            vals = enc
+        view = extra[name][r0:r1, c0:c1].reshape(n_tex, -1)
+        tex = texel if valid is None else texel[valid]
+        vals = vals if valid is None else vals[valid]
+        if name == "id":
+            first_tex, first = np.unique(tex, return_index=True)
+            view[first_tex] = vals[first]
+            continue
+        n = np.bincount(tex, minlength=n_tex)
+        has = n > 0
+        sums = np.stack([np.bincount(tex, weights=vals[:, c], minlength=n_tex)
+                         for c in range(vals.shape[1])], axis=1)
+        mean = sums[has] / n[has, None]
+        if name == "bent":
+            length = np.linalg.norm(mean, axis=1, keepdims=True)
+            mean = np.where(length > 0, mean / np.maximum(length, 1e-300), view[has])
+        view[has] = mean
 
 
 class _HighColor:

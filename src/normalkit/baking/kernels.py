@@ -133,3 +133,25 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
             hits[r0 + r, c0 + c] = n_hit[tex]
             sampled[r0 + r, c0 + c] = n_all[tex]
     return misses
+
+
+@kernel
+def encode_samples(vecs, attrs, face, weights, tangent_col, out):
+    """Per sample, the mesh-frame vector ``vecs[i]`` in the normal map's space: encoded
+    in the sample's MikkTSpace frame (``tangent_col`` ≥ 0; as :func:`shade_tile` encodes
+    the hit normal), else normalized. ``face``/``weights`` (3, N) as in
+    :func:`shade_tile`; writes ``out`` (N, 3)."""
+    for i in range(face.shape[0]):
+        hx, hy, hz = np.float64(vecs[i, 0]), np.float64(vecs[i, 1]), np.float64(vecs[i, 2])
+        if tangent_col >= 0:
+            f = face[i]
+            w0, w1 = np.float64(weights[0, i]), np.float64(weights[1, i])
+            w2 = np.float64(weights[2, i])
+            tx, ty, tz = _lerp3(attrs, f, tangent_col, w0, w1, w2)
+            nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
+            sign = (w0 * attrs[f, 0, tangent_col + 3] + w1 * attrs[f, 1, tangent_col + 3]
+                    + w2 * attrs[f, 2, tangent_col + 3])
+            hx, hy, hz = encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign)
+        else:
+            hx, hy, hz = unit3(hx, hy, hz)
+        out[i, 0], out[i, 1], out[i, 2] = hx, hy, hz

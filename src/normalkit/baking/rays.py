@@ -77,6 +77,24 @@ class RayCaster:
         run_threads(run, range(0, n, CHUNK), 1, pool=pool)
         return out
 
+    def occluded(self, origins: np.ndarray, directions: np.ndarray,
+                 tfar: np.ndarray) -> np.ndarray:
+        """(N,) bool: whether each ray hits anything before ``tfar`` (Embree's occlusion
+        query: any hit, not the closest; cheaper than :meth:`intersect`)."""
+        origins = np.ascontiguousarray(origins, dtype=np.float32)
+        directions = np.ascontiguousarray(directions, dtype=np.float32)
+        tfar = np.array(tfar, dtype=np.float32)
+        n = len(origins)
+        out = np.empty(n, bool)
+
+        def run(start: int) -> None:
+            sl = slice(start, min(start + CHUNK, n))
+            out[sl] = self.scene.run(origins[sl], directions[sl], dists=tfar[sl],
+                                     query="OCCLUDED") >= 0
+
+        run_threads(run, range(0, n, CHUNK), 1)
+        return out
+
 
 class Hits(NamedTuple):
     """Closest hits of N rays.

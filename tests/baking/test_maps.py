@@ -1,0 +1,209 @@
+"""The rest of the bake set (AO, height, curvature, thickness, bent normals, position,
+ID) against analytic answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import bump, grid_plane
+from normalkit.baking.bake import bake
+from normalkit.baking.maps import MapSettings, hemisphere, mean_curvature
+from normalkit.core.errors import NormalkitError
+from normalkit.mesh.examples import geodesic_sphere
+from normalkit.mesh.model import Mesh
+from normalkit.mesh.normals import smooth_normals
+
+
+def patch(centre, half: float, z: float, n: int = 4) -> Mesh:
+    """A small square low-poly facing +z at height ``z``, UVs over the whole texture."""
+    p = grid_plane(n, z=z)
+    pos = p.positions.copy()
+    pos[:, :2] = (pos[:, :2] - 0.5) * 2 * half + np.asarray(centre)[None, :]
+    return p.replace(positions=pos, name="patch")
+
+
+def sphere(radius: float, frequency: int = 48, centre=(0.0, 0.0, 0.0)) -> Mesh:
+    pos, faces = geodesic_sphere(frequency)
+    m = Mesh(positions=pos * radius + np.asarray(centre), faces=faces, name="sphere")
+    return m.replace(normals=(pos / np.linalg.norm(pos, axis=1, keepdims=True))[faces])
+
+
+def box(extents, centre=(0.0, 0.0, 0.0)) -> Mesh:
+    import trimesh
+
+    b = trimesh.creation.box(extents=extents)
+    m = Mesh(positions=np.asarray(b.vertices) + np.asarray(centre),
+             faces=np.asarray(b.faces), name="box")
+    return m.replace(normals=smooth_normals(m, flat=True))
+
+
+def test_hemisphere_directions_are_cosine_weighted():
+    d = hemisphere(4096)
+    assert np.allclose(np.linalg.norm(d, axis=1), 1) and (d[:, 2] > 0).all()
+    # E[cos θ] = 2/3 and E[cos² θ] = 1/2 under a cosine-weighted density.
+    assert d[:, 2].mean() == pytest.approx(2 / 3, abs=1e-3)
+    assert (d[:, 2] ** 2).mean() == pytest.approx(0.5, abs=1e-3)
+    assert np.abs(d[:, :2].mean(axis=0)).max() < 1e-3
+
+
+def test_an_open_plane_is_unoccluded_and_bends_nothing():
+    plane = grid_plane(8)
+    r = bake(plane, plane, size=32, samples=1, maps="normal,ao,bent",
+             map_settings=MapSettings(ao_rays=32), extrusion=0.01, max_distance=0.01)
+    cov = r.coverage
+    assert cov.all()
+    np.testing.assert_array_equal(r.maps["ao"][cov], 1.0)
+    np.testing.assert_allclose(r.maps["bent"][cov], [[0, 0, 1]] * int(cov.sum()), atol=1e-6)
+
+
+def test_ao_and_bent_normal_at_the_bottom_of_a_hemispherical_bowl():
+    """From the bottom of a hemispherical bowl of radius R the opening subtends a cone of
+    half-angle 45°: the cosine-weighted share of directions through it is sin²45° = 1/2.
+    The unoccluded directions average straight up."""
+    pos, faces = geodesic_sphere(96)
+    keep = pos[faces].mean(axis=1)[:, 2] < 0  # the lower half
+    bowl = Mesh(positions=pos, faces=faces[keep][:, ::-1], name="bowl")  # facing inward
+    bowl = bowl.replace(normals=-(pos / np.linalg.norm(pos, axis=1, keepdims=True))[
+        faces[keep][:, ::-1]])
+    low = patch((0.0, 0.0), 0.01, -0.99)
+    r = bake(bowl, low, size=16, samples=1, maps="ao,bent", space="object",
+             map_settings=MapSettings(ao_rays=1024, ao_distance=10.0), extrusion=0.001,
+             max_distance=0.05)
+    ao = r.maps["ao"][r.coverage]
+    assert ao.mean() == pytest.approx(0.5, abs=0.02)
+    bent = r.maps["bent"][r.coverage]
+    assert np.degrees(np.arccos(np.clip(bent[:, 2], -1, 1))).max() < 2.0
+    # With a distance limit d, a ray at θ from the axis meets the wall after the chord
+    # 2R cos θ: it is blocked when cos θ < d / 2R, a cosine-weighted share (d / 2R)².
+    for d in (0.5, 1.0):
+        near = bake(bowl, low, size=16, samples=1, maps="ao", map_settings=MapSettings(
+            ao_rays=1024, ao_distance=d), extrusion=0.001, max_distance=0.05)
+        assert near.maps["ao"][near.coverage].mean() == pytest.approx(1 - (d / 2) ** 2,
+                                                                       abs=0.01)
+
+
+def test_the_height_of_a_displaced_plane_is_its_displacement():
+    h, n = bump(amp=0.03, fx=2, fy=1)
+    high = grid_plane(256, height=h, normals=n)
+    low = grid_plane(4)
+    r = bake(high, low, size=64, samples=1, maps="height", extrusion=0.05,
+             max_distance=0.05)
+    size = 64
+    c = (np.arange(size) + 0.5) / size
+    x, y = np.meshgrid(c, 1 - c)  # row 0 is v = 1
+    want = h(x, y)
+    got = r.raw["height"][..., 0]
+    assert np.abs(got - want).max() < 2e-4  # the high-poly's own piecewise-linear error
+    assert r.ranges["height"] == pytest.approx(np.abs(got).max())
+    # Normalized: 0.5 is the low-poly surface, 0 and 1 the range.
+    np.testing.assert_allclose(r.maps["height"][..., 0],
+                               0.5 + got / (2 * r.ranges["height"]), atol=1e-6)
+    fixed = bake(high, low, size=64, samples=1, maps="height", extrusion=0.05,
+                 max_distance=0.05, map_settings=MapSettings(height_range=0.06))
+    assert fixed.ranges["height"] == 0.06
+    np.testing.assert_allclose(fixed.maps["height"][..., 0], 0.5 + got / 0.12, atol=1e-6)
+
+
+def test_the_thickness_of_a_slab_is_its_width():
+    slab = box((4.0, 4.0, 0.1))
+    low = patch((0.0, 0.0), 0.5, 0.05)
+    r = bake(slab, low, size=16, samples=1, maps="thickness", space="object",
+             map_settings=MapSettings(ao_rays=256), extrusion=0.01, max_distance=0.01)
+    t = r.raw["thickness"][r.coverage][:, 0]
+    assert t.mean() == pytest.approx(0.1, rel=0.005)
+    assert np.abs(t - 0.1).max() < 0.002
+    assert r.maps["thickness"][r.coverage].max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
+def test_the_curvature_of_a_sphere_is_one_over_its_radius(radius):
+    high = sphere(radius)
+    low = patch((0.0, 0.0), 0.05 * radius, radius * 1.001)
+    r = bake(high, low, size=16, samples=1, maps="curvature", extrusion=0.01 * radius,
+             max_distance=0.02 * radius)
+    k = r.raw["curvature"][r.coverage][:, 0]
+    assert k.mean() == pytest.approx(1.0 / radius, rel=0.01)
+    # 0.5 is flat, convex is brighter: 0.5 + k / (2 R).
+    assert (r.maps["curvature"][r.coverage] > 0.5).all()
+
+
+def test_mean_curvature_is_negative_inside_a_bowl_and_zero_on_a_plane():
+    assert np.abs(mean_curvature(grid_plane(8))).max() < 1e-9
+    s = sphere(1.0, frequency=32)
+    inside = s.replace(faces=s.faces[:, ::-1], normals=-s.normals[:, ::-1])
+    assert mean_curvature(inside).mean() == pytest.approx(-1.0, rel=0.01)
+
+
+def test_position_is_the_hit_normalized_to_the_high_polys_box():
+    h, n = bump(amp=0.03)
+    high = grid_plane(64, height=h, normals=n)
+    low = grid_plane(4)
+    r = bake(high, low, size=32, samples=1, maps="position,height", extrusion=0.05,
+             max_distance=0.05, padding=0)
+    c = (np.arange(32) + 0.5) / 32
+    x, y = np.meshgrid(c, 1 - c)
+    pos = r.maps["position"]
+    np.testing.assert_allclose(pos[..., 0], x, atol=5e-5)  # float32 rays
+    np.testing.assert_allclose(pos[..., 1], y, atol=5e-5)
+    zmin, zmax = high.positions[:, 2].min(), high.positions[:, 2].max()
+    np.testing.assert_allclose(pos[..., 2] * (zmax - zmin) + zmin, r.raw["height"][..., 0],
+                               atol=5e-5)
+
+
+def test_id_gives_each_part_its_own_flat_colour():
+    a = grid_plane(8)
+    b = grid_plane(8)
+    b = b.replace(positions=b.positions + [1.2, 0.0, 0.0])  # a second part beside it
+    high = Mesh(positions=np.concatenate([a.positions, b.positions]),
+                faces=np.concatenate([a.faces, b.faces + len(a.positions)]),
+                normals=np.concatenate([a.normals, b.normals]), name="two")
+    low = patch((1.1, 0.5), 1.1, 0.0, n=8)  # spans both parts
+    r = bake(high, low, size=32, samples=4, maps="id", extrusion=0.01, max_distance=0.01,
+             padding=0)
+    ids = r.maps["id"].reshape(-1, 3)[r.coverage.ravel()]
+    colours = np.unique(np.round(ids, 6), axis=0)
+    assert len(colours) == 2  # flat: no blends at the border
+    left = r.maps["id"][:, :13][r.coverage[:, :13]]  # x < 0.9: the first part
+    right = r.maps["id"][:, 19:][r.coverage[:, 19:]]  # x > 1.3: the second
+    assert len(np.unique(np.round(left, 6), axis=0)) == 1
+    assert len(np.unique(np.round(right, 6), axis=0)) == 1
+    assert not np.allclose(left[0], right[0])
+
+
+def test_bent_normals_are_in_the_normal_maps_space():
+    """With UVs turned a quarter (u = y, v = 1 − x) the tangent frame is T = +y, B = −x:
+    tangent-space bent normals are the object-space ones in that frame. Under a wide open
+    sky they lean about like the normals."""
+    h, n = bump(amp=0.03)
+    high = grid_plane(128, height=h, normals=n)
+    low = grid_plane(4, uv_fn=lambda x, y: np.stack([y, 1 - x], axis=1))
+    kw = dict(size=32, samples=1, maps="normal,bent", extrusion=0.05, max_distance=0.05,
+              map_settings=MapSettings(ao_rays=64))
+    t = bake(high, low, space="tangent", **kw).maps["bent"]
+    o = bake(high, low, space="object", **kw)
+    ob = o.maps["bent"]
+    np.testing.assert_allclose(t, np.stack([ob[..., 1], -ob[..., 0], ob[..., 2]], -1),
+                               atol=1e-5)
+    dot = np.einsum("ijk,ijk->ij", o.maps["normal"], ob)
+    assert np.degrees(np.arccos(np.clip(dot, -1, 1))).max() < 10.0
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"maps": "normal,glow"}, "unknown or no maps"),
+    ({"maps": ""}, "unknown or no maps"),
+    ({"map_settings": MapSettings(ao_rays=0)}, "--ao-rays must be"),
+    ({"map_settings": MapSettings(ao_distance=-1.0)}, "--ao-distance must be"),
+    ({"map_settings": MapSettings(height_range=float("nan"))}, "--height-range must be"),
+    ({"map_settings": MapSettings(id_source="material")}, "--id-source must be"),
+])
+def test_bad_map_options(kwargs, match):
+    plane = grid_plane(2)
+    with pytest.raises(NormalkitError, match=match):
+        bake(plane, plane, size=16, **kwargs)
+
+
+def test_id_from_colour_needs_colours():
+    plane = grid_plane(2)
+    with pytest.raises(NormalkitError, match="needs vertex colours"):
+        bake(plane, plane, size=16, maps="id", map_settings=MapSettings(id_source="color"))
