@@ -105,6 +105,19 @@ def test_the_height_of_a_displaced_plane_is_its_displacement():
     np.testing.assert_allclose(fixed.maps["height"][..., 0], 0.5 + got / 0.12, atol=1e-6)
 
 
+def test_maps_fill_uv_islands_that_do_not_span_the_texture():
+    """The tiles cover only the columns the UVs reach: the maps must land there too."""
+    h, n = bump(amp=0.03, fx=2, fy=1)
+    high = grid_plane(128, height=h, normals=n)
+    low = grid_plane(4, uv_fn=lambda x, y: np.stack([0.3 + 0.4 * x, 0.2 + 0.5 * y], 1))
+    r = bake(high, low, size=64, samples=1, maps="height,ao,id", extrusion=0.05,
+             max_distance=0.05, padding=0)
+    cov = r.coverage
+    assert 0.15 < cov.mean() < 0.3
+    assert np.abs(r.raw["height"][cov]).max() > 0.02  # the bumps, not the flat value
+    assert (r.maps["id"][cov] > 0).any(axis=-1).all()
+
+
 def test_the_thickness_of_a_slab_is_its_width():
     slab = box((4.0, 4.0, 0.1))
     low = patch((0.0, 0.0), 0.5, 0.05)

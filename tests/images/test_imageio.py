@@ -217,7 +217,7 @@ def test_encoder_failure_leaves_no_file_and_keeps_old_one(tmp_path, monkeypatch,
     old = np.full((2, 2, 3), 7, np.float32 if ext == ".exr" else np.uint8)
     write_image(target, old)
 
-    def boom(tmp, image):
+    def boom(tmp, image, *rest):
         with open(tmp, "wb") as f:  # a partial file, then failure
             f.write(b"partial")
         raise RuntimeError("disk full")

@@ -504,12 +504,14 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
             encode_samples(np.ascontiguousarray(vals), frame.attrs, ts.face[sel],
                            np.ascontiguousarray(weights[:, sel]), frame.tangent_col, enc)
             vals = enc
-        view = extra[name][r0:r1, c0:c1].reshape(n_tex, -1)
+        block = extra[name][r0:r1, c0:c1]  # a view; its reshape below may be a copy
+        view = block.reshape(n_tex, -1).copy()
         tex = texel if valid is None else texel[valid]
         vals = vals if valid is None else vals[valid]
         if name == "id":
             first_tex, first = np.unique(tex, return_index=True)
             view[first_tex] = vals[first]
+            block[...] = view.reshape(block.shape)
             continue
         n = np.bincount(tex, minlength=n_tex)
         has = n > 0
@@ -520,6 +522,7 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
             length = np.linalg.norm(mean, axis=1, keepdims=True)
             mean = np.where(length > 0, mean / np.maximum(length, 1e-300), view[has])
         view[has] = mean
+        block[...] = view.reshape(block.shape)
 
 
 class _HighColor:

@@ -350,3 +350,36 @@ def normalized(name: str, raw: np.ndarray, coverage: np.ndarray,
     else:
         v = x / r
     return np.clip(v, 0.0, 1.0)[..., None].astype(np.float32), r
+
+
+def encode_map(name: str, result, bits: int, directx: bool = False) -> tuple:
+    """(image, text metadata) of map ``name`` of a :class:`~normalkit.baking.bake.BakeResult`
+    for a ``bits``-deep file: 8/16 integer levels of the [0, 1] values; 32 float, where
+    height, curvature and thickness are written raw (mesh units). Normal-type maps (normal,
+    bent) are encoded like the normal map, ``directx`` flipping their green channel.
+    The metadata ({"normalkit": JSON}) names the map and, for ranged maps, the range and
+    how values were mapped, so the raw values can be recovered from an 8/16-bit file."""
+    import json
+
+    from ..maps.encode import encode_normals
+
+    meta = {"map": name}
+    if name in ("normal", "bent"):
+        img = encode_normals(result.maps[name], bits, directx=directx)
+        meta.update(space=result.space, green="DirectX" if directx else "OpenGL")
+    elif bits == 32:
+        src = result.raw[name] if name in RANGED else result.maps[name]
+        img = np.ascontiguousarray(src[..., 0] if src.shape[-1] == 1 else src, np.float32)
+        if name in RANGED:
+            meta["units"] = "1/mesh units" if name == "curvature" else "mesh units"
+    else:
+        top = 255 if bits == 8 else 65535
+        v = result.maps[name]
+        img = np.round(np.clip(v, 0, 1) * top).astype(np.uint8 if bits == 8 else np.uint16)
+        img = np.ascontiguousarray(img[..., 0] if img.shape[-1] == 1 else img)
+    if name in RANGED:
+        meta["range"] = result.ranges[name]
+        if bits != 32:
+            meta["encoding"] = ("value = 0.5 + x / (2 range)" if RANGED[name] == "signed"
+                                else "value = x / range")
+    return img, {"normalkit": json.dumps(meta)}

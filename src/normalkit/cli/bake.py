@@ -18,20 +18,39 @@ from .common import (
 
 
 def run(args) -> int:
-    """Bake HIGH's surface normals into LOW's UV space. Rays start EXTRUSION above each
-    low-poly texel along its normal (or on the cage) and take the closest high-poly hit
-    up to MAX-DISTANCE below the surface."""
+    """Bake HIGH's surface normals, and with --maps the rest of the standard set (ao,
+    height, curvature, thickness, bent, position, id), into LOW's UV space, on the same
+    rays. Rays start EXTRUSION above each low-poly texel along its normal (or on the
+    cage) and take the closest high-poly hit up to MAX-DISTANCE below the surface; AO,
+    bent normals and thickness add --ao-rays rays from each hit. With several maps, -o
+    holds {map}: -o asset_{map}.png. Height, curvature and thickness are normalized to
+    the range they use (or --height-range …), written into the file's metadata and the
+    summary; float files (.exr) hold them raw, in mesh units."""
     from ..baking.bake import bake
+    from ..baking.maps import MapSettings, check_maps, encode_map
     from ..core.atomic import check_outputs
-    from ..maps.encode import encode_normals
+    from ..core.errors import NormalkitError
 
-    out = Path(args.output)
+    maps = check_maps(args.maps)
+    settings = MapSettings(ao_rays=args.ao_rays, ao_distance=args.ao_distance,
+                           height_range=args.height_range,
+                           curvature_range=args.curvature_range,
+                           thickness_range=args.thickness_range,
+                           id_source=args.id_source).check()
+    template = args.output
+    if len(maps) > 1 and "{map}" not in template:
+        raise NormalkitError(f"-o {template!r} names one file for {len(maps)} maps; put "
+                             "{map} in it, e.g. -o asset_{map}.png")
+    outputs = {m: Path(template.replace("{map}", m)) for m in maps}
+    out = outputs[maps[0]]
     bits = args.bits or (16 if out.suffix.lower() == ".png" else 32)
-    image_output(out, bits)
+    for path in outputs.values():
+        image_output(path, bits)
     for label, extra in (("--miss-mask", args.miss_mask), ("--mask", args.mask)):
         if extra:
             image_output(extra, 8, label)
-    check_outputs({"-o": out, "--miss-mask": args.miss_mask, "--mask": args.mask},
+    check_outputs({**{f"-o ({m})": p for m, p in outputs.items()},
+                   "--miss-mask": args.miss_mask, "--mask": args.mask},
                   {"HIGH": args.high, "LOW": args.low, "--cage": args.cage})
     width, height = width_height(args)
     t0 = time.perf_counter()
@@ -39,15 +58,18 @@ def run(args) -> int:
                   space=args.space, samples=args.samples, extrusion=args.extrusion,
                   max_distance=args.max_distance, cage=args.cage, padding=args.padding,
                   hard_angle=args.hard_angle, threads=args.threads,
-                  progress=not args.quiet, log=log)
-    pending = [(out, encode_normals(result.normals, bits, directx=args.directx))]
+                  progress=not args.quiet, log=log, maps=maps, map_settings=settings)
+    pending = [(path, *encode_map(m, result, bits, directx=args.directx))
+               for m, path in outputs.items()]
     if args.miss_mask:
         pending.append((args.miss_mask, result.misses.astype("uint8") * 255))
     if args.mask:
         pending.append((args.mask, result.coverage.astype("uint8") * 255))
     write_images(pending)
     seconds = time.perf_counter() - t0
-    print(f"{result.summary()}; wrote {out} ({bits}-bit) in {seconds:.2f} s total")
+    ranges = "".join(f", {m} range {r:.4g}" for m, r in result.ranges.items())
+    wrote = ", ".join(str(p) for p in outputs.values())
+    print(f"{result.summary()}{ranges}; wrote {wrote} ({bits}-bit) in {seconds:.2f} s total")
     return 0
 
 
@@ -56,7 +78,8 @@ def register(sub) -> None:
         sub, "bake", run, help="bake a high-poly's normals into a low-poly's UVs",
         inputs={"high": "high-poly mesh (OBJ, PLY, STL, OFF, glTF/GLB)",
                 "low": "low-poly mesh with UVs"},
-        output="output map: .png (8/16-bit), .exr or .tif (32-bit float)")
+        output="output map: .png (8/16-bit), .exr or .tif (32-bit float); with several "
+               "--maps, a name with {map} in it")
     size_options(b, 2048, "texture")
     shared(b, space="tangent (MikkTSpace, default) or object space",
            samples={"choices": (1, 4, 16, 64),
@@ -77,3 +100,16 @@ def register(sub) -> None:
     b.add_argument("--padding", type=padding_arg, default=16,
                    help="texels to dilate past UV islands, or 'inf' (default 16)")
     b.add_argument("--miss-mask", help="also write a PNG marking texels whose rays all missed")
+    b.add_argument("--maps", default="normal", metavar="LIST",
+                   help="comma-separated maps to bake on the same rays: normal, ao, height, "
+                        "curvature, thickness, bent, position, id (default normal)")
+    b.add_argument("--ao-rays", type=int, default=64, metavar="N",
+                   help="hemisphere rays per sample for ao, bent and thickness (default 64)")
+    b.add_argument("--ao-distance", type=float, metavar="D",
+                   help="how far ao and bent rays look (default 10%% of the high-poly's "
+                        "bbox diagonal)")
+    for name in ("height", "curvature", "thickness"):
+        b.add_argument(f"--{name}-range", type=float, metavar="R",
+                       help=f"fix the {name} map's range (default: the range it uses)")
+    b.add_argument("--id-source", choices=("part", "color"), default="part",
+                   help="id map: a colour per connected part (default) or the vertex colour")

@@ -36,8 +36,9 @@ def image_output(path, bits: int | None, label: str = "-o") -> None:
 
 
 def write_images(pending) -> None:
-    """Write (path, image) pairs so that all files appear together, or none: each goes
-    to a temporary file first, and the renames happen only once every write succeeded."""
+    """Write (path, image) pairs, or (path, image, text metadata), so that all files
+    appear together, or none: each goes to a temporary file first, and the renames
+    happen only once every write succeeded."""
     import contextlib
 
     from ..core.atomic import atomic_path
@@ -46,8 +47,9 @@ def write_images(pending) -> None:
 
     with contextlib.ExitStack() as outer:
         with contextlib.ExitStack() as stack:
-            for path, image in pending:
-                write_image(stack.enter_context(atomic_path(path)), image)
+            for path, image, *text in pending:
+                write_image(stack.enter_context(atomic_path(path)), image,
+                            text=text[0] if text else None)
             outer.enter_context(shielded())  # held while `stack` renames them all
 
 

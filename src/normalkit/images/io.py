@@ -190,7 +190,8 @@ def _dtype_message(path, ext: str, dtype: np.dtype) -> str:
 
 
 def write_image(
-    path: str | os.PathLike, image: np.ndarray, *, alpha: np.ndarray | None = None
+    path: str | os.PathLike, image: np.ndarray, *, alpha: np.ndarray | None = None,
+    text: dict | None = None,
 ) -> None:
     """Write ``image`` to ``path``, choosing the format from the extension.
 
@@ -213,6 +214,9 @@ def write_image(
         (H, W) coverage mask, appended as a fourth channel to an RGB image in
         the image's dtype: 0 where ``alpha`` is zero/False, the dtype's maximum
         (255, 65535, 1.0) elsewhere.
+    text : dict, optional
+        {key: text} metadata: PNG ``tEXt`` chunks, EXR header string attributes (TIFF:
+        not written).
 
     Raises
     ------
@@ -233,9 +237,9 @@ def write_image(
     with atomic_path(path) as tmp:
         try:
             if ext == ".png":
-                _write_png(tmp, image)
+                _write_png(tmp, image, text)
             elif ext == ".exr":
-                _write_exr(tmp, image)
+                _write_exr(tmp, image, text)
             else:
                 _write_tiff(tmp, image)
         except NormalkitError:
@@ -244,14 +248,14 @@ def write_image(
             raise NormalkitError(f"cannot write '{path}': {exc}") from exc
 
 
-def _write_png(tmp: str, image: np.ndarray) -> None:
+def _write_png(tmp: str, image: np.ndarray, text: dict | None = None) -> None:
     from .png import write_png
 
     with open(tmp, "wb") as f:
-        write_png(f, image)
+        write_png(f, image, text=text)
 
 
-def _write_exr(tmp: str, image: np.ndarray) -> None:
+def _write_exr(tmp: str, image: np.ndarray, text: dict | None = None) -> None:
     import OpenEXR
 
     # The OpenEXR bindings ignore strides: a non-contiguous channel view is
@@ -264,6 +268,7 @@ def _write_exr(tmp: str, image: np.ndarray) -> None:
             for i, name in enumerate("RGBA"[: image.shape[2]])
         }
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    header.update({k: str(v) for k, v in (text or {}).items()})
     OpenEXR.File(header, channels).write(tmp)
 
 

@@ -29,7 +29,7 @@ _ADLER_BASE = 65521
 
 
 def write_png(file: BinaryIO, image: np.ndarray, *, level: int = 1,
-              threads: int | None = None) -> None:
+              threads: int | None = None, text: dict | None = None) -> None:
     """Write ``image`` to the open binary ``file`` as a PNG.
 
     Parameters
@@ -38,6 +38,8 @@ def write_png(file: BinaryIO, image: np.ndarray, *, level: int = 1,
         row 0 is the top of the image.
     level : zlib level, 0 (store) to 9 (smallest); 1, the default, is the fastest.
     threads : deflate threads (default: all cores).
+    text : {keyword: text}, optional; one ``tEXt`` chunk each (Latin-1, keyword 1–79
+        characters), before the image data.
 
     Cost: one pass over the image; extra memory about three strips (a few MB) per thread
     plus the compressed output of the strips in flight.
@@ -76,6 +78,8 @@ def write_png(file: BinaryIO, image: np.ndarray, *, level: int = 1,
     file.write(_SIGNATURE)
     _chunk(file, b"IHDR", struct.pack(">IIBBBBB", width, height, 8 * image.itemsize,
                                       _COLOR_TYPES[channels], 0, 0, 0))
+    for key, value in (text or {}).items():
+        _chunk(file, b"tEXt", key.encode("latin-1") + b"\0" + str(value).encode("latin-1"))
     adler = 1
     n_threads = min(threads or default_threads(), len(strips))
     for k, (part, part_adler, size) in enumerate(map_threads(deflate, range(len(strips)),
