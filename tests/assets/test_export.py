@@ -72,6 +72,8 @@ def _cases():
                                             directx=True)),
         "no_maps": (tor, dict(normal_map=None)),
         "colours_no_uvs": (_coloured(tor.replace(uvs=None)), dict(normal_map=None)),
+        "with_occlusion": (tor, dict(normal_map=encode_normals(_wavy_map(32, 32), 8),
+                                     occlusion_map=_color(32, 32)[..., 0])),
         "uint32_indices": (grid_plane(256), dict(normal_map=encode_normals(
             _wavy_map(16, 16), 8))),
     }
@@ -200,6 +202,15 @@ def test_a_mesh_without_textures_needs_no_uvs_and_keeps_its_colours(written):
     np.testing.assert_array_equal(acc(prim.attributes.COLOR_0)[idx],
                                   mesh.colors.reshape(-1, 4))
     assert info["vertices"] == mesh.n_faces * 3  # every corner has its own colour here
+
+
+def test_ao_is_the_occlusion_texture(written):
+    path, _, kw, _, _ = written["with_occlusion"]
+    g, _, image = _read(path)
+    m = g.materials[0]
+    assert m.occlusionTexture is not None and m.normalTexture is not None
+    src = g.textures[m.occlusionTexture.index].source
+    np.testing.assert_array_equal(image(src), kw["occlusion_map"])
 
 
 def test_mirrored_uvs_keep_their_signs(written):

@@ -306,3 +306,25 @@ def test_missed_texels_get_a_second_pass_with_longer_rays(high_path, tmp_path, m
     # Padding filled every texel of the map, missed or not.
     length = np.linalg.norm(result.normals, axis=-1)
     assert np.isfinite(result.normals).all() and (length > 0.5).all()
+
+
+def test_maps_beyond_the_normal_map(high_path, tmp_path):
+    """--maps: the extra maps are written beside the asset, AO is the GLB's occlusion
+    texture, and the normal map is the same as without them."""
+    import pygltflib
+
+    reduce(high_path, tmp_path / "plain", faces=FACES, size=SIZE, samples=1)
+    full = reduce(high_path, tmp_path / "full", faces=FACES, size=SIZE, samples=1,
+                  maps="normal,ao,height,position")
+    names = sorted(p.name for p in (tmp_path / "full").iterdir())
+    assert {"donut_ao.png", "donut_height.png", "donut_position.png"} <= set(names)
+    assert (tmp_path / "full" / "donut_normal.png").read_bytes() == \
+        (tmp_path / "plain" / "donut_normal.png").read_bytes()
+    ao = read_image(tmp_path / "full" / "donut_ao.png")
+    assert ao.dtype == np.uint16 and ao.ndim == 2 and ao.min() > 0
+    g = pygltflib.GLTF2().load_binary(str(tmp_path / "full" / "donut.glb"))
+    assert g.materials[0].occlusionTexture is not None
+    assert pygltflib.GLTF2().load_binary(
+        str(tmp_path / "plain" / "donut.glb")).materials[0].occlusionTexture is None
+    assert full.report["bake"]["maps"] == ["ao", "height", "position"]
+    assert set(full.report["bake"]["ranges"]) == {"height"}

@@ -87,7 +87,8 @@ def _prepare_mesh(mesh: Mesh, log, uvs: bool = True) -> Mesh:
 def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | None,
                color_map: np.ndarray | None = None, *, tangents: np.ndarray | None = None,
                space: str = "tangent", directx: bool = False, name: str = "normalkit",
-               log=None, check_map: bool = True) -> dict:
+               log=None, check_map: bool = True,
+               occlusion_map: np.ndarray | None = None) -> dict:
     """Write ``mesh`` with its normal map (and colour texture) as a binary glTF 2.0 file.
 
     Parameters
@@ -125,6 +126,9 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
     check_map : bool
         Look at the map for that warning (default); :func:`normalkit.assets.reduce.reduce` turns
         it off for the map it has just baked.
+    occlusion_map : (H, W) or (H, W, 3) uint8 ndarray, optional
+        Ambient occlusion (1 = 255 unoccluded), embedded as the material's
+        ``occlusionTexture`` (glTF reads its R channel, linearly).
 
     Returns
     -------
@@ -169,10 +173,18 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
     if path.suffix.lower() != ".glb":
         raise NormalkitError(f"'{path}': export_glb writes binary glTF; name the file .glb")
     check_writable(path)
-    mesh = _prepare_mesh(mesh, log, uvs=normal_map is not None or color_map is not None)
+    mesh = _prepare_mesh(mesh, log, uvs=any(m is not None for m in (normal_map, color_map,
+                                                                    occlusion_map)))
     normal_png = (None if normal_map is None
                   else _normal_png(normal_map, directx, log, check_map))
     color_png = None if color_map is None else _color_png(color_map)
+    occlusion_png = None
+    if occlusion_map is not None:
+        occlusion = np.asarray(occlusion_map)
+        if occlusion.dtype != np.uint8 or occlusion.ndim not in (2, 3):
+            raise NormalkitError(f"occlusion map must be an (H, W) or (H, W, 3) uint8 array, "
+                                 f"got {occlusion.shape} {occlusion.dtype}")
+        occlusion_png = _png_bytes(occlusion)
     if normal_png is None:  # tangents only serve the normal texture
         tangents = None
     elif tangents is None:
@@ -214,21 +226,26 @@ def export_glb(path: str | os.PathLike, mesh: Mesh, normal_map: np.ndarray | Non
         accessors.append(acc)
 
     images, textures = [], []
-    for png, label in ((normal_png, "normal"), (color_png, "base_color")):
+    slot = {}
+    for png, label in ((normal_png, "normal"), (color_png, "base_color"),
+                       (occlusion_png, "occlusion")):
         if png is not None:
             images.append(gl.Image(bufferView=add_view(png, None), mimeType="image/png",
                                    name=f"{name}_{label}"))
             textures.append(gl.Texture(sampler=0, source=len(images) - 1,
                                        name=f"{name}_{label}"))
+            slot[label] = len(textures) - 1
     blob.extend(b"\0" * (-len(blob) % 4))
 
     pbr = gl.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
                                   roughnessFactor=ROUGHNESS)
     material = gl.Material(name=name, pbrMetallicRoughness=pbr, doubleSided=False)
     if normal_png is not None:
-        material.normalTexture = gl.NormalMaterialTexture(index=0)
+        material.normalTexture = gl.NormalMaterialTexture(index=slot["normal"])
     if color_png is not None:
-        pbr.baseColorTexture = gl.TextureInfo(index=len(textures) - 1)
+        pbr.baseColorTexture = gl.TextureInfo(index=slot["base_color"])
+    if occlusion_png is not None:
+        material.occlusionTexture = gl.OcclusionTextureInfo(index=slot["occlusion"])
 
     from .. import __version__
 

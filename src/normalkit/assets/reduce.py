@@ -124,11 +124,12 @@ def _check_args(space, samples, size, hard_angle) -> None:
     check_hard_angle(hard_angle)
 
 
-def output_names(asset: str, space: str) -> list[str]:
+def output_names(asset: str, space: str, maps=()) -> list[str]:
     """The files :func:`reduce` may write into its folder, for asset name ``asset``."""
     normal = f"{asset}_normal.png" if space == "tangent" else f"{asset}_normal_object.png"
     return [f"{asset}.glb", f"{asset}.obj", f"{asset}.mtl", normal, f"{asset}_basecolor.png",
-            f"{asset}_cage.obj", "report.json"]
+            f"{asset}_cage.obj", "report.json",
+            *[f"{asset}_{m}.png" for m in maps if m != "normal"]]
 
 
 def _asset_name(name: str | None, high_name: str) -> str:
@@ -162,7 +163,8 @@ def projection_cage(low: Mesh, distance: float) -> Mesh:
 def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None,
            size: int = 2048, space: str = "tangent", hard_angle: float = 60.0,
            samples: int = 4, name: str | None = None, threads: int | None = None,
-           progress: bool = False, log=None) -> ReduceResult:
+           progress: bool = False, log=None, maps=("normal",),
+           map_settings=None) -> ReduceResult:
     """Turn a high-poly into a textured low-poly asset in ``outdir``.
 
     Parameters
@@ -192,6 +194,10 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
         Progress bar during the bake, one line per stage before.
     log : callable, optional
         Receives one-line notices and warnings.
+    maps, map_settings
+        The rest of the bake set, as :func:`normalkit.baking.bake.bake` takes them: each
+        extra map is written as ``NAME_<map>.png`` (16-bit; ``id`` 8-bit), and with
+        "ao" the GLB carries it as its ``occlusionTexture``.
 
     Returns
     -------
@@ -236,7 +242,11 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
         high = _as_mesh(high, "high-poly")
         inputs, high_name = {}, high.name
     asset = _asset_name(name, high_name)
-    check_outputs([("output", n) for n in output_names(asset, space)], inputs, folder=outdir,
+    from ..baking.maps import check_maps
+
+    maps = check_maps(maps)
+    check_outputs([("output", n) for n in output_names(asset, space, maps)], inputs,
+                  folder=outdir,
                   fix="choose another output folder or --name")
     if inputs:
         from ..mesh.io import load_mesh
@@ -269,7 +279,8 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
             cage = projection_cage(low, extrusion)
             result, second = _bake_two_passes(high, low, cage, extrusion, depth, log, size=size,
                                               space=space, samples=samples, threads=threads,
-                                              progress=progress, color=high.has_color)
+                                              progress=progress, color=high.has_color,
+                                              maps=maps, map_settings=map_settings)
             seconds["bake"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -296,7 +307,9 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
                          "ray_misses": stats["ray_misses"], "miss_texels": stats["miss_texels"],
                          "texels": stats["texels"], "cage_extrusion": extrusion,
                          "max_distance": depth, "padding": "infinite",
-                         "overlap_texels": stats["overlap_texels"], "second_pass": second},
+                         "overlap_texels": stats["overlap_texels"], "second_pass": second,
+                         "maps": [m for m in result.maps if m != "normal"],
+                         "ranges": result.ranges},
                 "files": {k: p.name for k, p in files.items()},
                 "viewer": view_command(outdir, high=inputs.get("HIGH")),
                 "seconds": {},
@@ -336,12 +349,23 @@ def _bake_two_passes(high: Mesh, low: Mesh, cage: Mesh, extrusion: float, depth:
     first_misses = result.stats["miss_texels"]
     if first_misses:
         kw2 = dict(kw, progress=False)
+        if result.ranges:  # normalize the second pass's maps like the first's
+            from dataclasses import replace
+
+            from ..baking.maps import MapSettings
+
+            fixed = {f"{m}_range": r for m, r in result.ranges.items()}
+            kw2["map_settings"] = replace(kw.get("map_settings") or MapSettings(), **fixed)
         again = bake(high, low, cage=projection_cage(low, 2 * extrusion),
                      max_distance=2 * depth, padding=0, log=lambda msg: None, **kw2)
         fill = result.misses & again.coverage
         result.normals[fill] = again.normals[fill]
         if result.color is not None:
             result.color[fill] = again.color[fill]
+        for group in ("maps", "raw"):
+            for m, img in getattr(result, group).items():
+                if m != "normal":
+                    img[fill] = getattr(again, group)[m][fill]
         result.coverage |= fill
         result.misses &= ~fill
         result.stats["miss_texels"] = int(result.misses.sum())
@@ -361,6 +385,11 @@ def _bake_two_passes(high: Mesh, low: Mesh, cage: Mesh, extrusion: float, depth:
             result.normals, result.color = both[..., :3], both[..., 3:]
         else:
             result.normals = dilate(result.normals, result.coverage, math.inf)
+        for group in ("maps", "raw"):
+            images = getattr(result, group)
+            for m in list(images):
+                images[m] = (result.normals if m == "normal" else
+                             dilate(images[m], result.coverage, math.inf))
     return result, second
 
 
@@ -385,6 +414,18 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
     jobs = [lambda: write_image(files["normal_map"], normal16)]
     if color8 is not None:
         jobs.append(lambda: write_image(files["color_map"], color8))
+    from ..baking.maps import encode_map
+
+    for m in result.maps:
+        if m == "normal":
+            continue
+        files[f"{m}_map"] = tmp / f"{asset}_{m}.png"
+        image, text = encode_map(m, result, 8 if m == "id" else 16)
+        jobs.append(lambda p=files[f"{m}_map"], i=image, t=text: write_image(p, i, text=t))
+    ao8 = None
+    if "ao" in result.maps:  # glTF's occlusionTexture: linear, the R channel
+        ao8 = np.round(np.clip(result.maps["ao"][..., 0], 0, 1) * 255).astype(np.uint8)
+        ao8 = np.ascontiguousarray(np.repeat(ao8[..., None], 3, axis=2))
     if space == "tangent":
         files["glb"] = tmp / f"{asset}.glb"
 
@@ -393,7 +434,8 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
             # viewers decode anyway; a third of the bytes); the PNG file keeps 16 bits.
             normal8 = encode_normals(result.normals, 8)
             export_glb(files["glb"], low, normal8, color8, tangents=compute_tangents(low),
-                       name=asset, log=log, check_map=False)  # our own bake
+                       name=asset, log=log, check_map=False,  # our own bake
+                       occlusion_map=ao8)
 
         jobs.append(glb)
     else:

@@ -9,6 +9,8 @@ from .common import (
     command,
     image_output,
     log,
+    map_options,
+    map_settings,
     padding_arg,
     shared,
     size_options,
@@ -27,16 +29,11 @@ def run(args) -> int:
     the range they use (or --height-range …), written into the file's metadata and the
     summary; float files (.exr) hold them raw, in mesh units."""
     from ..baking.bake import bake
-    from ..baking.maps import MapSettings, check_maps, encode_map
+    from ..baking.maps import encode_map
     from ..core.atomic import check_outputs
     from ..core.errors import NormalkitError
 
-    maps = check_maps(args.maps)
-    settings = MapSettings(ao_rays=args.ao_rays, ao_distance=args.ao_distance,
-                           height_range=args.height_range,
-                           curvature_range=args.curvature_range,
-                           thickness_range=args.thickness_range,
-                           id_source=args.id_source).check()
+    maps, settings = map_settings(args)
     template = args.output
     if len(maps) > 1 and "{map}" not in template:
         raise NormalkitError(f"-o {template!r} names one file for {len(maps)} maps; put "
@@ -100,16 +97,4 @@ def register(sub) -> None:
     b.add_argument("--padding", type=padding_arg, default=16,
                    help="texels to dilate past UV islands, or 'inf' (default 16)")
     b.add_argument("--miss-mask", help="also write a PNG marking texels whose rays all missed")
-    b.add_argument("--maps", default="normal", metavar="LIST",
-                   help="comma-separated maps to bake on the same rays: normal, ao, height, "
-                        "curvature, thickness, bent, position, id (default normal)")
-    b.add_argument("--ao-rays", type=int, default=64, metavar="N",
-                   help="hemisphere rays per sample for ao, bent and thickness (default 64)")
-    b.add_argument("--ao-distance", type=float, metavar="D",
-                   help="how far ao and bent rays look (default 10%% of the high-poly's "
-                        "bbox diagonal)")
-    for name in ("height", "curvature", "thickness"):
-        b.add_argument(f"--{name}-range", type=float, metavar="R",
-                       help=f"fix the {name} map's range (default: the range it uses)")
-    b.add_argument("--id-source", choices=("part", "color"), default="part",
-                   help="id map: a colour per connected part (default) or the vertex colour")
+    map_options(b)

@@ -121,6 +121,36 @@ def command(sub, name: str, run, *, help: str, inputs: dict, description: str | 
     return p
 
 
+def map_options(parser) -> None:
+    """``--maps`` and the options of the maps beyond the normal map (bake, reduce)."""
+    parser.add_argument("--maps", default="normal", metavar="LIST",
+                        help="comma-separated maps to bake on the same rays: normal, ao, "
+                             "height, curvature, thickness, bent, position, id (default "
+                             "normal)")
+    parser.add_argument("--ao-rays", type=int, default=64, metavar="N",
+                        help="hemisphere rays per sample for ao, bent and thickness "
+                             "(default 64)")
+    parser.add_argument("--ao-distance", type=float, metavar="D",
+                        help="how far ao and bent rays look (default 10%% of the "
+                             "high-poly's bbox diagonal)")
+    for name in ("height", "curvature", "thickness"):
+        parser.add_argument(f"--{name}-range", type=float, metavar="R",
+                            help=f"fix the {name} map's range (default: the range it uses)")
+    parser.add_argument("--id-source", choices=("part", "color"), default="part",
+                        help="id map: a colour per connected part (default) or the vertex "
+                             "colour")
+
+
+def map_settings(args):
+    """(maps, MapSettings) from :func:`map_options`' arguments, checked."""
+    from ..baking.maps import MapSettings, check_maps
+
+    return check_maps(args.maps), MapSettings(
+        ao_rays=args.ao_rays, ao_distance=args.ao_distance, height_range=args.height_range,
+        curvature_range=args.curvature_range, thickness_range=args.thickness_range,
+        id_source=args.id_source).check()
+
+
 def size_options(parser, default: int, what: str) -> None:
     """``--size`` (square) or ``--width`` with ``--height``; see :func:`width_height`."""
     shared(parser, size={"default": default,

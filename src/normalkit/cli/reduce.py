@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import command, log, shared
+from .common import command, log, map_options, map_settings, shared
 
 
 def _positive_int(text: str) -> int:
@@ -19,13 +19,16 @@ def run(args) -> int:
     """Turn HIGH into a low-poly asset in OUTDIR: quadric decimation to --faces/--ratio,
     xatlas UVs with seams at hard edges, a baked normal map (and base colour when HIGH
     has vertex colours or a texture), exported as NAME.glb and NAME.obj + .mtl + PNGs,
-    with report.json. Nothing partial is left in OUTDIR on failure."""
+    with report.json. --maps adds the rest of the bake set on the same rays
+    (NAME_ao.png …; the GLB carries AO as its occlusion texture). Nothing partial is left
+    in OUTDIR on failure."""
     from ..assets.reduce import reduce
 
+    maps, settings = map_settings(args)
     result = reduce(args.high, args.output, faces=args.faces, ratio=args.ratio,
                     size=args.size, space=args.space, hard_angle=args.hard_angle,
                     samples=args.samples, name=args.name, threads=args.threads,
-                    progress=not args.quiet, log=log)
+                    progress=not args.quiet, log=log, maps=maps, map_settings=settings)
     print(result.table())
     print(result.summary())
     return 0
@@ -49,3 +52,4 @@ def register(sub) -> None:
            samples={"choices": (1, 4, 16, 64), "help": "samples per texel (default 4)"},
            threads="bake threads (default: all cores)", quiet="no progress output")
     r.add_argument("--name", help="base name of the output files (default: HIGH's name)")
+    map_options(r)
