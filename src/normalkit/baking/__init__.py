@@ -5,7 +5,9 @@ Embree) → hits → the shader's inverse (``kernels``) → per-texel normals �
 
 - ``bake``: :func:`bake`, :class:`BakeResult`, the memory estimate ``peak_bytes``.
 - ``raster``: UV rasterization into stratified texel samples (compiled).
-- ``rays``: :class:`RayCaster`, closest hits with Embree on a thread pool.
+- ``rays``: :class:`RayCaster`, closest hits and occlusion with Embree.
+- ``maps``: the rest of the bake set on the same rays (AO, height, curvature,
+  thickness, bent normals, position, ID): :class:`MapSettings`, ``encode_map``.
 - ``kernels``: compiled ray set-up and hit shading.
 - ``padding``: dilation past UV islands.
 - ``spaces``: tangent ↔ object space of a map, texel by texel, in the baker's frames.
