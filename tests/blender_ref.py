@@ -241,7 +241,7 @@ bpy.ops.wm.read_factory_settings(use_empty=True)
 scene = bpy.context.scene
 scene.render.engine = "CYCLES"
 scene.cycles.device = "CPU"
-scene.cycles.samples = 1
+scene.cycles.samples = int(params.get("samples", 1))
 scene.cycles.use_adaptive_sampling = False
 scene.cycles.use_denoising = False
 scene.render.threads_mode = "AUTO"
@@ -393,7 +393,13 @@ else:
     bpy.context.view_layer.objects.active = low
     kw = dict(use_selected_to_active=False, normal_space="OBJECT")
 
-kw.update(type="NORMAL", normal_r="POS_X", normal_g="POS_Y", normal_b="POS_Z", margin=0,
+bake_type = params.get("bake_type", "NORMAL")
+if bake_type == "AO":  # the world's AO distance limits the rays; one AO ray per sample
+    world = bpy.data.worlds.new("nk_world")
+    scene.world = world
+    world.light_settings.distance = float(params["ao_distance"])
+    info["ao_distance"] = world.light_settings.distance
+kw.update(type=bake_type, normal_r="POS_X", normal_g="POS_Y", normal_b="POS_Z", margin=0,
           use_clear=False, target="IMAGE_TEXTURES", save_mode="INTERNAL")
 info["bake_args"] = kw
 T_READY = time.perf_counter()
@@ -467,6 +473,11 @@ def _run_child(params: dict, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="nk_blender_") as tmp:
         res = run_blender(_CHILD, params, Path(tmp), timeout)
         pixels = np.load(Path(tmp) / "pixels.npy")
+    if params.get("bake_type", "NORMAL") != "NORMAL":  # a scalar bake: R, with alpha
+        px = np.asarray(pixels, dtype=np.float64)[::-1]  # Blender's row 0 is the bottom
+        return {"values": px[..., 0], "mask": px[..., 3] > 0,
+                "bake_seconds": float(res["bake_seconds"]),
+                "total_seconds": time.perf_counter() - t0, "info": res["info"]}
     normals, mask = decode_blender_normals(pixels)
     return {"normals": normals, "mask": mask, "bake_seconds": float(res["bake_seconds"]),
             "total_seconds": time.perf_counter() - t0, "info": res["info"]}
@@ -474,8 +485,10 @@ def _run_child(params: dict, timeout: float) -> dict:
 
 def bake_selected_to_active(high_path, low_path, size, *, space: str = "OBJECT",
                             extrusion: float, max_ray_distance: float, cage_path=None,
-                            timeout: float = 600) -> dict:
-    """Blender's selected-to-active NORMAL bake of ``high_path`` onto ``low_path``'s UVs.
+                            timeout: float = 600, bake_type: str = "NORMAL",
+                            samples: int = 1, ao_distance: float | None = None) -> dict:
+    """Blender's selected-to-active NORMAL (or AO) bake of ``high_path`` onto
+    ``low_path``'s UVs.
 
     Parameters
     ----------
@@ -493,10 +506,14 @@ def bake_selected_to_active(high_path, low_path, size, *, space: str = "OBJECT",
     cage_path : optional
         A cage mesh with the low-poly's topology. Blender then casts from each cage point
         towards the matching low-poly point, and ignores ``extrusion``.
+    bake_type, samples, ao_distance
+        ``"AO"``: Cycles' ambient-occlusion bake with ``samples`` render samples (one AO
+        ray each, cosine-weighted) and the world's AO ``distance``.
 
     Returns
     -------
-    dict with ``normals``, ``mask``, ``bake_seconds``, ``total_seconds``, ``info``.
+    dict with ``normals`` (NORMAL) or ``values`` (AO: the R channel), ``mask``,
+    ``bake_seconds``, ``total_seconds``, ``info``.
     """
     space = space.upper()
     if space not in ("OBJECT", "TANGENT"):
@@ -504,7 +521,8 @@ def bake_selected_to_active(high_path, low_path, size, *, space: str = "OBJECT",
     params = {"mode": "selected_to_active", "high": str(Path(high_path).resolve()),
               "low": str(Path(low_path).resolve()), "size": _size(size), "space": space,
               "extrusion": float(extrusion), "max_ray_distance": float(max_ray_distance),
-              "cage": str(Path(cage_path).resolve()) if cage_path is not None else None}
+              "cage": str(Path(cage_path).resolve()) if cage_path is not None else None,
+              "bake_type": bake_type, "samples": int(samples), "ao_distance": ao_distance}
     return _run_child(params, timeout)
 
 
