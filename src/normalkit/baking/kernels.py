@@ -23,6 +23,21 @@ def _lerp3(attrs, f, col, w0, w1, w2):
             w0 * attrs[f, 0, col + 2] + w1 * attrs[f, 1, col + 2] + w2 * attrs[f, 2, col + 2])
 
 
+@inline
+def _to_map_space(hx, hy, hz, attrs, f, weights, i, tangent_col):
+    """A mesh-frame vector at sample ``i`` (face ``f``) in the map's space: encoded in the
+    sample's MikkTSpace frame (``tangent_col`` ≥ 0), else normalized."""
+    if tangent_col < 0:
+        return unit3(hx, hy, hz)
+    w0, w1 = np.float64(weights[0, i]), np.float64(weights[1, i])
+    w2 = np.float64(weights[2, i])
+    tx, ty, tz = _lerp3(attrs, f, tangent_col, w0, w1, w2)
+    nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
+    sign = (w0 * attrs[f, 0, tangent_col + 3] + w1 * attrs[f, 1, tangent_col + 3]
+            + w2 * attrs[f, 2, tangent_col + 3])
+    return encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign)
+
+
 @kernel
 def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
                origins, directions, tfar):
@@ -103,18 +118,9 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
         if prim[i] < 0:
             misses += 1
             continue
-        hx, hy, hz = h[i, 0], h[i, 1], h[i, 2]
-        if tangent_col >= 0:  # the encode normalizes; h's own length drops out
-            f = face[i]
-            w0, w1 = np.float64(weights[0, i]), np.float64(weights[1, i])
-            w2 = np.float64(weights[2, i])
-            tx, ty, tz = _lerp3(attrs, f, tangent_col, w0, w1, w2)
-            nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
-            sign = (w0 * attrs[f, 0, tangent_col + 3] + w1 * attrs[f, 1, tangent_col + 3]
-                    + w2 * attrs[f, 2, tangent_col + 3])
-            hx, hy, hz = encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign)
-        else:
-            hx, hy, hz = unit3(hx, hy, hz)
+        # The tangent encode normalizes; h's own length drops out.
+        hx, hy, hz = _to_map_space(h[i, 0], h[i, 1], h[i, 2], attrs, face[i], weights, i,
+                                   tangent_col)
         acc[tex, 0] += hx
         acc[tex, 1] += hy
         acc[tex, 2] += hz
@@ -142,16 +148,7 @@ def encode_samples(vecs, attrs, face, weights, tangent_col, out):
     the hit normal), else normalized. ``face``/``weights`` (3, N) as in
     :func:`shade_tile`; writes ``out`` (N, 3)."""
     for i in range(face.shape[0]):
-        hx, hy, hz = np.float64(vecs[i, 0]), np.float64(vecs[i, 1]), np.float64(vecs[i, 2])
-        if tangent_col >= 0:
-            f = face[i]
-            w0, w1 = np.float64(weights[0, i]), np.float64(weights[1, i])
-            w2 = np.float64(weights[2, i])
-            tx, ty, tz = _lerp3(attrs, f, tangent_col, w0, w1, w2)
-            nx, ny, nz = _lerp3(attrs, f, 3, w0, w1, w2)
-            sign = (w0 * attrs[f, 0, tangent_col + 3] + w1 * attrs[f, 1, tangent_col + 3]
-                    + w2 * attrs[f, 2, tangent_col + 3])
-            hx, hy, hz = encode_tangent(hx, hy, hz, tx, ty, tz, nx, ny, nz, sign)
-        else:
-            hx, hy, hz = unit3(hx, hy, hz)
+        hx, hy, hz = _to_map_space(np.float64(vecs[i, 0]), np.float64(vecs[i, 1]),
+                                   np.float64(vecs[i, 2]), attrs, face[i], weights, i,
+                                   tangent_col)
         out[i, 0], out[i, 1], out[i, 2] = hx, hy, hz
