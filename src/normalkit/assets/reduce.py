@@ -219,6 +219,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     """
     from ..baking.bake import _as_mesh, check_threads
     from ..baking.bake import peak_bytes as bake_peak_bytes
+    from ..baking.maps import check_maps
     from ..core.commands import view_command
     from ..core.limits import check_memory
     from ..core.parallel import default_threads
@@ -242,8 +243,6 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
         high = _as_mesh(high, "high-poly")
         inputs, high_name = {}, high.name
     asset = _asset_name(name, high_name)
-    from ..baking.maps import check_maps
-
     maps = check_maps(maps)
     check_outputs([("output", n) for n in output_names(asset, space, maps)], inputs,
                   folder=outdir,
@@ -395,6 +394,7 @@ def _bake_two_passes(high: Mesh, low: Mesh, cage: Mesh, extrusion: float, depth:
 
 def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
     """PNG maps, GLB and OBJ into ``tmp``; the PNG files are encoded beside the GLB."""
+    from ..baking.maps import encode_map
     from ..images.io import write_image
     from ..maps.encode import encode_normals
     from ..mesh.model import encode_color
@@ -414,8 +414,6 @@ def _export(tmp: Path, asset: str, low: Mesh, result, space: str, log) -> dict:
     jobs = [lambda: write_image(files["normal_map"], normal16)]
     if color8 is not None:
         jobs.append(lambda: write_image(files["color_map"], color8))
-    from ..baking.maps import encode_map
-
     for m in result.maps:
         if m == "normal":
             continue
