@@ -194,9 +194,13 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
     Parameters
     ----------
-    high, low : Mesh or path
+    high, low : Mesh or path, or lists of them (bake groups)
         The detailed source and the UV-mapped target. Meshes without normals get
-        smooth ones (and ``log`` says so); ``low`` must have UVs.
+        smooth ones (and ``log`` says so); ``low`` must have UVs. Two lists of the same
+        length are bake groups, paired by order: low part k is baked from high part k
+        only (its rays, and every map's secondary rays, see no other part), so parts that
+        lie close together or interpenetrate do not project onto each other. The low
+        parts share the texture: their UVs must not overlap.
     size, width, height : int
         Texture size; ``width``/``height`` override ``size`` per axis.
     space : "tangent" | "object"
@@ -278,6 +282,13 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     check_memory(peak_bytes(w, h, color), f"a {w}×{h} bake",
                  f"use a smaller size (at most {_largest_fitting(w, h, color)} fits)")
 
+    high_group = low_group = None
+    if isinstance(high, (list, tuple)) or isinstance(low, (list, tuple)):
+        if cage is not None:
+            raise NormalkitError("bake groups take no cage yet; bake each group with its own "
+                                 "cage, or use extrusion")
+        high, low, high_group, low_group = _groups(high, low, hard_angle, log)
+        hard_angle = None  # applied per part
     low = _as_mesh(low, "low-poly")
     uvs = low.require_uvs()
     layout = uv_layout(uvs, w, h)
@@ -315,8 +326,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
 
         tangents = compute_tangents(low).reshape(-1, 3, 4)
 
-    caster = RayCaster(high.positions, high.faces)
+    caster = RayCaster(high.positions, high.faces, groups=high_group)
     frame = _LowFrame(low, tangents, cage_mesh)
+    frame.group = low_group
     high_normals = _high_normals(high)
     high_color = _HighColor(high) if color else None
     surface = HighSurface(high, caster, extra_maps, settings, log) if extra_maps else None
@@ -423,6 +435,44 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                       stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
 
 
+def _groups(high, low, hard_angle, log):
+    """Bake groups: lists of high and low parts, paired by order → one high and one low
+    mesh, and the group of each of their faces. Normals are completed per part (a
+    part's smooth normals never weld with another's)."""
+    high = list(high) if isinstance(high, (list, tuple)) else [high]
+    low = list(low) if isinstance(low, (list, tuple)) else [low]
+    if len(high) != len(low) or not high:
+        raise NormalkitError(f"bake groups pair high and low parts by order: got {len(high)} "
+                             f"high and {len(low)} low parts; give one high part per low "
+                             "part")
+    highs = [ensure_normals(_as_mesh(m, f"high-poly part {k}"), log=log)
+             for k, m in enumerate(high)]
+    lows = []
+    for k, m in enumerate(low):
+        m = _as_mesh(m, f"low-poly part {k}")
+        m.require_uvs()
+        lows.append(ensure_normals(m, hard_angle=hard_angle, log=log))
+    return (_concatenate(highs, "high"), _concatenate(lows, "low"),
+            np.repeat(np.arange(len(highs)), [m.n_faces for m in highs]),
+            np.repeat(np.arange(len(lows)), [m.n_faces for m in lows]))
+
+
+def _concatenate(parts: list, name: str) -> Mesh:
+    """One mesh of ``parts`` (their corner data kept; UVs and colours only when every
+    part has them)."""
+    offsets = np.cumsum([0] + [len(m.positions) for m in parts[:-1]])
+
+    def stack(attr):
+        vals = [getattr(m, attr) for m in parts]
+        return None if any(v is None for v in vals) else np.concatenate(vals)
+
+    return Mesh(positions=np.concatenate([m.positions for m in parts]),
+                faces=np.concatenate([m.faces + o for m, o in zip(parts, offsets,
+                                                                   strict=True)]),
+                normals=stack("normals"), uvs=stack("uvs"), colors=stack("colors"),
+                name=" + ".join(m.name for m in parts) or name)
+
+
 def _topology(mesh: Mesh) -> np.ndarray:
     """Corner → vertex pattern after welding by position, relabelled by first use.
 
@@ -444,6 +494,8 @@ class _LowFrame:
     in tangent space (``tangent_col``), then the cage position (3) with a cage
     (``cage_col``); each column is −1 where absent. A sample reads one contiguous row.
     """
+
+    group = None  # (F,) bake group of each low-poly face, with bake groups
 
     def __init__(self, low: Mesh, tangents, cage: Mesh | None):
         parts = [low.corner_positions(), low.normals]
@@ -476,7 +528,8 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
     weights = ts.bary.T  # (3, N) C-contiguous: one row per corner
     setup_rays(frame.attrs, ts.face, weights, extrusion, max_depth, frame.cage_col,
                EDGE_INSET, origins, directions, tfar)
-    hit = caster.intersect(origins, directions, tfar)
+    group = None if frame.group is None else frame.group[ts.face]
+    hit = caster.intersect(origins, directions, tfar, group=group)
     n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
                         ts.texel, frame.tangent_col, acc, hits, sampled, *tile)
     return hit, n_miss, origins, directions
@@ -494,7 +547,8 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
     weights = ts.bary.T
     corners = frame.attrs[ts.face, :, 0:3].astype(np.float64)  # (N, 3, 3)
     low_points = np.einsum("nkj,kn->nj", corners, weights.astype(np.float64))
-    values = surface.shade(ok, origins, directions, hit, low_points, seed)
+    group = None if frame.group is None else frame.group[ts.face[ok]]
+    values = surface.shade(ok, origins, directions, hit, low_points, seed, group)
     texel = ts.texel[ok]
     n_tex = (r1 - r0) * (c1 - c0)
     for name, (vals, valid) in values.items():

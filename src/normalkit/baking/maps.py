@@ -173,8 +173,11 @@ class HighSurface:
         self.corner_curvature = mean_curvature(high) if "curvature" in maps else None
         self.face_ids = _id_colours(high, settings.id_source, log) if "id" in maps else None
 
-    def shade(self, ok, origins, directions, hit, low_points, seed: int) -> dict:
+    def shade(self, ok, origins, directions, hit, low_points, seed: int,
+              group=None) -> dict:
         """Per hit sample (``ok`` selects the samples that hit): each map's raw values.
+        ``group``: the bake group of each of those samples (with bake groups), whose
+        part alone the secondary rays see.
 
         Returns {name: (values (M, C) float64, valid (M,) bool)} for the maps other
         than "normal" and "bent"'s encoding (bent is returned as world directions).
@@ -201,10 +204,10 @@ class HighSurface:
             n = np.einsum("ijk,ij->ik", self.normals[prim], w)
             n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
             ng = self.face_normals[prim]
-            out.update(self._secondary(h, n, ng, seed))
+            out.update(self._secondary(h, n, ng, seed, group))
         return out
 
-    def _secondary(self, h, n, ng, seed: int) -> dict:
+    def _secondary(self, h, n, ng, seed: int, group=None) -> dict:
         """AO, bent normals and thickness from ``ao_rays`` rays per hit point."""
         k = len(self.dirs)
         m = len(h)
@@ -219,6 +222,7 @@ class HighSurface:
         for s0 in range(0, m, CHUNK_SAMPLES):
             sl = slice(s0, min(s0 + CHUNK_SAMPLES, m))
             c, s = np.cos(spin[sl])[:, None], np.sin(spin[sl])[:, None]
+            rays_group = None if group is None else np.repeat(group[sl], k)
             lx = c * self.dirs[None, :, 0] - s * self.dirs[None, :, 1]  # (c, k)
             ly = s * self.dirs[None, :, 0] + c * self.dirs[None, :, 1]
             lz = np.broadcast_to(self.dirs[None, :, 2], lx.shape)
@@ -229,7 +233,8 @@ class HighSurface:
                          + lz[..., None] * n[sl][:, None])  # (c, k, 3)
                 o = np.repeat(h[sl] + eps * side * ng[sl], k, axis=0)
                 blocked = self.caster.occluded(o, world.reshape(-1, 3),
-                                               np.full(len(o), self.ao_distance))
+                                               np.full(len(o), self.ao_distance),
+                                               group=rays_group)
                 free = ~blocked.reshape(-1, k)
                 if want["ao"]:
                     ao[sl] = free.mean(axis=1)
@@ -245,7 +250,8 @@ class HighSurface:
                          + lz[..., None] * inward[:, None])
                 o = np.repeat(h[sl] - eps * side * ng[sl], k, axis=0)
                 res = self.caster.intersect(o, world.reshape(-1, 3),
-                                            np.full(len(o), self.thickness_distance))
+                                            np.full(len(o), self.thickness_distance),
+                                            group=rays_group)
                 got = (res.prim >= 0).reshape(-1, k)
                 along = res.t.reshape(-1, k).astype(np.float64) * lz  # t·cos θ
                 depth[sl] = np.where(got, along, 0).sum(axis=1)

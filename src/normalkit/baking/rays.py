@@ -17,32 +17,51 @@ CHUNK = 1 << 16
 
 
 class RayCaster:
-    """An Embree scene over one triangle mesh.
+    """An Embree scene over one triangle mesh, or one scene per bake group.
 
     Parameters
     ----------
     positions : (V, 3) float
     faces : (F, 3) int
+    groups : (F,) int, optional
+        A bake group per face: each group gets its own scene, and a ray then sees only
+        the group it is cast for (``group=`` of the queries). Hits report the face's
+        index in ``faces`` either way.
 
     Building costs about 1 s per million triangles (Embree builds its BVH on all cores).
     """
 
-    def __init__(self, positions: np.ndarray, faces: np.ndarray):
+    def __init__(self, positions: np.ndarray, faces: np.ndarray,
+                 groups: np.ndarray | None = None):
+        self.n_faces = len(faces)
+        vertices = np.ascontiguousarray(positions, dtype=np.float32)
+        faces = np.asarray(faces)
+        self._meshes = []  # Embree's geometry objects must outlive their scenes
+        if groups is None:
+            self.scene = self._scene(vertices, faces)
+            self._groups = None
+        else:
+            groups = np.asarray(groups)
+            self.scene = None
+            self._groups = {int(g): (self._scene(vertices, faces[groups == g]),
+                                     np.nonzero(groups == g)[0].astype(np.int32))
+                            for g in np.unique(groups)}
+
+    def _scene(self, vertices: np.ndarray, faces: np.ndarray):
         from embreex import rtcore_scene
         from embreex.mesh_construction import TriangleMesh
 
-        self.scene = rtcore_scene.EmbreeScene()
-        vertices = np.ascontiguousarray(positions, dtype=np.float32)
-        indices = np.ascontiguousarray(faces, dtype=np.int32)
-        self._mesh = TriangleMesh(self.scene, vertices, indices)
-        self.n_faces = len(faces)
+        scene = rtcore_scene.EmbreeScene()
+        self._meshes.append(TriangleMesh(scene, vertices,
+                                         np.ascontiguousarray(faces, np.int32)))
         # Embree builds the BVH lazily on the first query; do it now, once, so worker
         # threads never race to commit the scene.
         probe = np.zeros((1, 3), np.float32)
-        self.scene.run(probe, probe + 1, dists=np.ones(1, np.float32), output=1)
+        scene.run(probe, probe + 1, dists=np.ones(1, np.float32), output=1)
+        return scene
 
     def intersect(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
-                  pool: Executor | None = None) -> Hits:
+                  pool: Executor | None = None, group: np.ndarray | None = None) -> Hits:
         """Closest hits of N rays.
 
         Parameters
@@ -51,6 +70,7 @@ class RayCaster:
             units of the direction's length.
         tfar : (N,) float32 maximum ray parameter; ``inf`` for none (left unchanged).
         pool : optional thread pool; chunks of ``CHUNK`` rays run on it.
+        group : (N,) int, the bake group of each ray (with groups only).
 
         Returns
         -------
@@ -59,41 +79,74 @@ class RayCaster:
         origins = np.ascontiguousarray(origins, dtype=np.float32)
         directions = np.ascontiguousarray(directions, dtype=np.float32)
         tfar = np.array(tfar, dtype=np.float32)  # a copy: Embree overwrites it with hits
-        n = len(origins)
-        if n <= CHUNK:
-            res = self.scene.run(origins, directions, dists=tfar, output=1)
-            return Hits(res["primID"], res["u"], res["v"], res["tfar"])
-        out = Hits(np.empty(n, np.int32), np.empty(n, np.float32), np.empty(n, np.float32),
-                   tfar)
+        if self._groups is not None:
+            return self._grouped(origins, directions, tfar, group, pool)
+        return _intersect(self.scene, origins, directions, tfar, pool)
 
-        def run(start: int) -> None:
-            sl = slice(start, min(start + CHUNK, n))
-            res = self.scene.run(origins[sl], directions[sl], dists=tfar[sl], output=1)
-            out.prim[sl] = res["primID"]
-            out.u[sl] = res["u"]
-            out.v[sl] = res["v"]
-
-        # In this thread without a pool; a stop request is checked between chunks.
-        run_threads(run, range(0, n, CHUNK), 1, pool=pool)
-        return out
-
-    def occluded(self, origins: np.ndarray, directions: np.ndarray,
-                 tfar: np.ndarray) -> np.ndarray:
+    def occluded(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
+                 group: np.ndarray | None = None) -> np.ndarray:
         """(N,) bool: whether each ray hits anything before ``tfar`` (Embree's occlusion
         query: any hit, not the closest; cheaper than :meth:`intersect`)."""
         origins = np.ascontiguousarray(origins, dtype=np.float32)
         directions = np.ascontiguousarray(directions, dtype=np.float32)
         tfar = np.array(tfar, dtype=np.float32)
-        n = len(origins)
-        out = np.empty(n, bool)
-
-        def run(start: int) -> None:
-            sl = slice(start, min(start + CHUNK, n))
-            out[sl] = self.scene.run(origins[sl], directions[sl], dists=tfar[sl],
-                                     query="OCCLUDED") >= 0
-
-        run_threads(run, range(0, n, CHUNK), 1)
+        if self._groups is None:
+            return _occluded(self.scene, origins, directions, tfar)
+        out = np.empty(len(origins), bool)
+        for g, sel in self._split(group):
+            out[sel] = _occluded(self._groups[g][0], origins[sel], directions[sel], tfar[sel])
         return out
+
+    def _split(self, group):
+        if group is None:
+            raise ValueError("a grouped RayCaster needs the group of every ray")
+        group = np.asarray(group)
+        for g in np.unique(group):
+            yield int(g), np.nonzero(group == g)[0]
+
+    def _grouped(self, origins, directions, tfar, group, pool) -> Hits:
+        n = len(origins)
+        out = Hits(np.full(n, -1, np.int32), np.zeros(n, np.float32),
+                   np.zeros(n, np.float32), tfar.copy())
+        for g, sel in self._split(group):
+            scene, index = self._groups[g]
+            h = _intersect(scene, origins[sel], directions[sel], tfar[sel], pool)
+            hit = h.prim >= 0
+            out.prim[sel] = np.where(hit, index[np.maximum(h.prim, 0)], -1)
+            out.u[sel], out.v[sel], out.t[sel] = h.u, h.v, h.t
+        return out
+
+
+def _intersect(scene, origins, directions, tfar, pool=None) -> Hits:
+    n = len(origins)
+    if n <= CHUNK:
+        res = scene.run(origins, directions, dists=tfar, output=1)
+        return Hits(res["primID"], res["u"], res["v"], res["tfar"])
+    out = Hits(np.empty(n, np.int32), np.empty(n, np.float32), np.empty(n, np.float32), tfar)
+
+    def run(start: int) -> None:
+        sl = slice(start, min(start + CHUNK, n))
+        res = scene.run(origins[sl], directions[sl], dists=tfar[sl], output=1)
+        out.prim[sl] = res["primID"]
+        out.u[sl] = res["u"]
+        out.v[sl] = res["v"]
+
+    # In this thread without a pool; a stop request is checked between chunks.
+    run_threads(run, range(0, n, CHUNK), 1, pool=pool)
+    return out
+
+
+def _occluded(scene, origins, directions, tfar) -> np.ndarray:
+    n = len(origins)
+    out = np.empty(n, bool)
+
+    def run(start: int) -> None:
+        sl = slice(start, min(start + CHUNK, n))
+        out[sl] = scene.run(origins[sl], directions[sl], dists=tfar[sl],
+                            query="OCCLUDED") >= 0
+
+    run_threads(run, range(0, n, CHUNK), 1)
+    return out
 
 
 class Hits(NamedTuple):
