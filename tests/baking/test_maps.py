@@ -264,3 +264,57 @@ def test_bake_groups_need_one_high_part_per_low_part():
     plane = grid_plane(2)
     with pytest.raises(NormalkitError, match="got 2 high and 1 low parts"):
         bake([plane, plane], [plane], size=16)
+
+
+def _scene_glb(path, parts: dict) -> None:
+    """A GLB with one named node per (name: Mesh) (positions, faces, UVs if any)."""
+    import trimesh
+
+    geoms = {}
+    for name, m in parts.items():
+        visual = None
+        if m.uvs is not None:  # one UV per vertex: these meshes have no seams
+            uv = np.zeros((len(m.positions), 2))
+            uv[m.faces.ravel()] = m.uvs.reshape(-1, 2)
+            visual = trimesh.visual.TextureVisuals(uv=uv)
+        geoms[name] = trimesh.Trimesh(m.positions, m.faces, process=False, visual=visual)
+    trimesh.Scene(geoms).export(str(path))
+
+
+def test_cli_bake_groups_pair_objects_by_name(tmp_path, capsys):
+    """Objects named X_high / X_low in two files, listed in different orders, pair by
+    name; the result equals the Python API's groups."""
+    from conftest import run_cli
+    from normalkit.images.io import read_image
+    from normalkit.maps.encode import encode_normals
+
+    ha, na = bump(amp=0.02, fx=2, fy=1)
+    hb, nb = bump(amp=0.02, fx=1, fy=3)
+    high_a = grid_plane(32, height=ha, normals=na)
+    high_b = grid_plane(32, height=lambda x, y: hb(x, y) + 0.01, normals=nb)
+    low_a = grid_plane(4, uv_fn=lambda x, y: np.stack([0.5 * x, y], 1))
+    low_b = grid_plane(4, z=0.01, uv_fn=lambda x, y: np.stack([0.5 + 0.5 * x, y], 1))
+    _scene_glb(tmp_path / "high.glb", {"rock_high": high_a, "moss_high": high_b})
+    _scene_glb(tmp_path / "low.glb", {"moss_low": low_b, "rock_low": low_a})
+    args = ["bake", tmp_path / "high.glb", tmp_path / "low.glb", "--size", "32",
+            "--samples", "1", "--extrusion", "0.05", "--max-distance", "0.05", "--padding",
+            "0", "--bits", "16", "-q"]
+    code, _, err = run_cli([*args, "-o", tmp_path / "g.png", "--groups", "name"], capsys)
+    assert code == 0, err
+    assert "rock_high → rock_low" in err and "moss_high → moss_low" in err
+    from normalkit.mesh.io import load_parts
+
+    parts = {m.name: m for m in load_parts(tmp_path / "high.glb") +
+             load_parts(tmp_path / "low.glb")}
+    want = bake([parts["rock_high"], parts["moss_high"]], [parts["rock_low"],
+                parts["moss_low"]], size=32, samples=1, extrusion=0.05, max_distance=0.05,
+                padding=0)
+    np.testing.assert_array_equal(read_image(tmp_path / "g.png"),
+                                  encode_normals(want.normals, 16))
+    code, _, err = run_cli([*args, "-o", tmp_path / "o.png", "--groups", "order"], capsys)
+    assert code == 0  # by order the pairs cross: rock_high → moss_low
+    assert not np.array_equal(read_image(tmp_path / "o.png"), read_image(tmp_path / "g.png"))
+    _scene_glb(tmp_path / "low2.glb", {"stone_low": low_a})
+    code, _, err = run_cli(["bake", tmp_path / "high.glb", tmp_path / "low2.glb", "-o",
+                            tmp_path / "x.png", "--groups", "name", "--size", "16"], capsys)
+    assert code == 2 and "no high-poly part for the low-poly part(s) stone_low" in err

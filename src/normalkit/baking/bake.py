@@ -435,6 +435,52 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                       stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
 
 
+GROUP_SUFFIXES = ("_high", "_low")
+
+
+def pair_parts(high_parts: list, low_parts: list, by: str = "name", log=None) -> tuple:
+    """Bake groups from two files' parts (:func:`normalkit.mesh.io.load_parts`): (highs,
+    lows), paired. ``by="name"``: a low part ``X_low`` takes the high part ``X_high``
+    (case-insensitive; a name without the suffix matches the same name), as Marmoset and
+    Substance match; high parts no low part takes are left out (``log`` says so).
+    ``by="order"``: the k-th of each.
+
+    Raises
+    ------
+    NormalkitError
+        A low part without its high part (named, with the names there are), or, by
+        order, unequal counts.
+    """
+    if by == "order":
+        if len(high_parts) != len(low_parts):
+            raise NormalkitError(f"--groups order pairs parts by order: the high-poly has "
+                                 f"{len(high_parts)} parts, the low-poly {len(low_parts)}; "
+                                 "give both files the same objects, or use --groups name")
+        return list(high_parts), list(low_parts)
+    if by != "name":
+        raise NormalkitError(f"--groups must be name or order, got {by!r}")
+
+    def key(name: str, suffix: str) -> str:
+        n = name.lower()
+        return n[: -len(suffix)] if n.endswith(suffix) else n
+
+    highs = {key(m.name, "_high"): m for m in high_parts}
+    pairs, missing = [], []
+    for low in low_parts:
+        k = key(low.name, "_low")
+        if k in highs:
+            pairs.append((highs.pop(k), low))
+        else:
+            missing.append(low.name)
+    if missing:
+        raise NormalkitError(
+            f"no high-poly part for the low-poly part(s) {', '.join(missing)}; name the pairs "
+            f"X_high / X_low (high-poly parts: {', '.join(m.name for m in high_parts)})")
+    if highs and log is not None:
+        log(f"high-poly parts without a low-poly part are left out: {', '.join(highs)}")
+    return [h for h, _ in pairs], [lo for _, lo in pairs]
+
+
 def _groups(high, low, hard_angle, log):
     """Bake groups: lists of high and low parts, paired by order → one high and one low
     mesh, and the group of each of their faces. Normals are completed per part (a

@@ -51,7 +51,16 @@ def run(args) -> int:
                   {"HIGH": args.high, "LOW": args.low, "--cage": args.cage})
     width, height = width_height(args)
     t0 = time.perf_counter()
-    result = bake(args.high, args.low, width=width, height=height,
+    high, low = args.high, args.low
+    if args.groups:
+        from ..baking.bake import pair_parts
+        from ..mesh.io import load_parts
+
+        high, low = pair_parts(load_parts(high, log), load_parts(low, log), args.groups,
+                               log)
+        pairs = zip(high, low, strict=True)
+        log("bake groups: " + ", ".join(f"{h.name} → {lo.name}" for h, lo in pairs))
+    result = bake(high, low, width=width, height=height,
                   space=args.space, samples=args.samples, extrusion=args.extrusion,
                   max_distance=args.max_distance, cage=args.cage, padding=args.padding,
                   hard_angle=args.hard_angle, threads=args.threads,
@@ -98,3 +107,6 @@ def register(sub) -> None:
                    help="texels to dilate past UV islands, or 'inf' (default 16)")
     b.add_argument("--miss-mask", help="also write a PNG marking texels whose rays all missed")
     map_options(b)
+    b.add_argument("--groups", choices=("name", "order"),
+                   help="bake groups: each low-poly object bakes from its own high-poly "
+                        "object only, paired by name (X_high / X_low) or by order")

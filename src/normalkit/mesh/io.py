@@ -101,20 +101,59 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
     elif suffix == ".stl":
         _check_stl(path, size)
 
-    import trimesh  # deferred: importing trimesh costs ~0.5 s of start-up
-
     linear = suffix in (".gltf", ".glb")  # glTF COLOR_0 is linear; OBJ/PLY colours sRGB
     # trimesh parses lazily (colours, UVs, embedded images are decoded on first access),
     # so the conversion below covers reading the parts too. Its warnings (NumPy
     # deprecations, overflow in casts of absurd numbers) are noise for a user: the checks
     # that matter come after, in Mesh.validate.
+    parts = _trimesh_parts(path, suffix, linear, split=False)
+    parts = [p for _, p in parts if len(p[1])]
+    if not parts:
+        raise NormalkitError(_empty_message(path))
+    with np.errstate(all="ignore"):
+        mesh = _concatenate(parts, name=path.name, log=log)
+    if suffix == ".obj":
+        mesh = _obj_file_order(mesh, path)
+    return mesh.validate()
+
+
+def load_parts(path: str | os.PathLike, log=None) -> list[Mesh]:
+    """The objects of a mesh file, each its own :class:`Mesh` named as in the file: glTF
+    nodes (with their transforms), OBJ objects (``o``); a file with one object gives one
+    part. For bake groups (:func:`normalkit.baking.bake.bake` with lists).
+
+    Raises
+    ------
+    NormalkitError
+        As :func:`load_mesh`.
+    """
+    path = Path(path)
+    whole = load_mesh(path, log)  # every check, with its messages, before splitting
+    suffix = path.suffix.lower()
+    if suffix not in (".obj", ".gltf", ".glb"):  # one object per file
+        return [whole.replace(name=path.stem)]
+    out = []
+    for name, part in _trimesh_parts(path, suffix, suffix in (".gltf", ".glb"), split=True):
+        if len(part[1]):
+            with np.errstate(all="ignore"):
+                out.append(_concatenate([part], name=name, log=log).validate())
+    return out
+
+
+def _trimesh_parts(path: Path, suffix: str, linear: bool, split: bool) -> list:
+    """[(name, corner data)] of the file's meshes through trimesh (``split``: OBJ objects
+    apart). trimesh is imported here: it costs about 0.5 s of start-up."""
+    import trimesh
+
+    kwargs = {"split_object": True, "group_material": False} if split and \
+        suffix == ".obj" else {}
     try:
         with _quiet_trimesh():
-            loaded = trimesh.load(str(path), process=False)
+            loaded = trimesh.load(str(path), process=False, **kwargs)
             if isinstance(loaded, trimesh.Scene):
-                parts = _scene_parts(loaded, linear)
+                parts = _scene_parts(loaded, linear, names=True)
             elif isinstance(loaded, trimesh.Trimesh):
-                parts = [_corner_data(loaded, None, linear)]
+                parts = [(path.stem, _corner_data(loaded, None, linear))]
             else:
                 parts = []
     except NormalkitError:
@@ -127,14 +166,7 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
             "corrupt, or too large for this machine") from None
     except Exception as exc:  # trimesh (and NumPy, PIL under it) raise many types
         raise NormalkitError(_trimesh_message(path, suffix, exc)) from None
-    parts = [p for p in parts if len(p[1])]
-    if not parts:
-        raise NormalkitError(_empty_message(path))
-    with np.errstate(all="ignore"):
-        mesh = _concatenate(parts, name=path.name, log=log)
-    if suffix == ".obj":
-        mesh = _obj_file_order(mesh, path)
-    return mesh.validate()
+    return parts
 
 
 def _empty_message(path: Path) -> str:
@@ -506,17 +538,20 @@ def _is_placeholder(texture: np.ndarray) -> bool:
     return bool(np.array_equal(texture, np.asarray(color_image().convert("RGBA"))))
 
 
-def _scene_parts(scene, linear: bool = False):
+def _scene_parts(scene, linear: bool = False, names: bool = False):
+    """Corner data of a scene's meshes (``names``: as (node name, data) pairs)."""
     nodes = scene.graph.nodes_geometry
     if len(nodes) == 1:
         _, geom_name = scene.graph[nodes[0]]
-        return [_corner_data(scene.geometry[geom_name], None, linear)]
+        data = _corner_data(scene.geometry[geom_name], None, linear)
+        return [(str(nodes[0]), data)] if names else [data]
     parts = []
     for node in nodes:
         matrix, geom_name = scene.graph[node]
         geom = scene.geometry[geom_name]
         if hasattr(geom, "faces"):
-            parts.append(_corner_data(geom, matrix, linear))
+            data = _corner_data(geom, matrix, linear)
+            parts.append((str(node), data) if names else data)
     return parts
 
 
