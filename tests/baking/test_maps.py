@@ -318,3 +318,17 @@ def test_cli_bake_groups_pair_objects_by_name(tmp_path, capsys):
     code, _, err = run_cli(["bake", tmp_path / "high.glb", tmp_path / "low2.glb", "-o",
                             tmp_path / "x.png", "--groups", "name", "--size", "16"], capsys)
     assert code == 2 and "no high-poly part for the low-poly part(s) stone_low" in err
+
+
+def test_obj_objects_are_parts_in_file_order(tmp_path):
+    from normalkit.mesh.io import load_parts
+
+    (tmp_path / "two.obj").write_text(
+        "o rock_low\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 0.5 0\nvt 0 1\nvn 0 0 1\n"
+        "f 1/1/1 2/2/1 3/3/1\no moss_low\nv 2 0 0\nv 3 0 0\nv 2 1 0\nvt 0.5 0\nvt 1 0\n"
+        "vt 0.5 1\nf 4/4/1 5/5/1 6/6/1\n")
+    parts = load_parts(tmp_path / "two.obj")
+    assert [m.name for m in parts] == ["rock_low", "moss_low"]
+    assert [m.n_faces for m in parts] == [1, 1]
+    np.testing.assert_array_equal(parts[1].corner_positions()[0],
+                                  [[2, 0, 0], [3, 0, 0], [2, 1, 0]])

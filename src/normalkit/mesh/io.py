@@ -137,6 +137,13 @@ def load_parts(path: str | os.PathLike, log=None) -> list[Mesh]:
         if len(part[1]):
             with np.errstate(all="ignore"):
                 out.append(_concatenate([part], name=name, log=log).validate())
+    if suffix == ".obj":  # trimesh's scene order is not the file's: restore it
+        order = {}
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.startswith(b"o ") or line.startswith(b"o\t"):
+                    order.setdefault(line[2:].strip().decode("utf-8", "replace"), len(order))
+        out.sort(key=lambda m: order.get(m.name, len(order)))
     return out
 
 
@@ -145,7 +152,7 @@ def _trimesh_parts(path: Path, suffix: str, linear: bool, split: bool) -> list:
     apart). trimesh is imported here: it costs about 0.5 s of start-up."""
     import trimesh
 
-    kwargs = {"split_object": True, "group_material": False} if split and \
+    kwargs = {"split_objects": True, "group_material": False} if split and \
         suffix == ".obj" else {}
     try:
         with _quiet_trimesh():
