@@ -332,3 +332,15 @@ def test_obj_objects_are_parts_in_file_order(tmp_path):
     assert [m.n_faces for m in parts] == [1, 1]
     np.testing.assert_array_equal(parts[1].corner_positions()[0],
                                   [[2, 0, 0], [3, 0, 0], [2, 1, 0]])
+
+
+def test_each_map_reports_its_own_coverage():
+    """Thickness needs an inside behind the hit: on an open plane every texel is sampled
+    and hit, but none gets a thickness, and the stats and summary say so per map."""
+    plane = grid_plane(8)
+    r = bake(plane, plane, size=16, samples=1, maps="normal,ao,thickness",
+             map_settings=MapSettings(ao_rays=8), extrusion=0.01, max_distance=0.01)
+    maps = r.stats["maps"]
+    assert maps["ao"] == {"texels": int(r.coverage.sum()), "miss_texels": 0}
+    assert maps["thickness"] == {"texels": 0, "miss_texels": int(r.coverage.sum())}
+    assert f"thickness {int(r.coverage.sum()):,} unfilled" in r.summary()

@@ -308,7 +308,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
                          "max_distance": depth, "padding": "infinite",
                          "overlap_texels": stats["overlap_texels"], "second_pass": second,
                          "maps": [m for m in result.maps if m != "normal"],
-                         "ranges": result.ranges},
+                         "ranges": result.ranges, "map_coverage": stats.get("maps", {})},
                 "files": {k: p.name for k, p in files.items()},
                 "viewer": view_command(outdir, high=inputs.get("HIGH")),
                 "seconds": {},

@@ -94,9 +94,12 @@ class BakeResult:
         s = self.stats
         rays = s["rays"]
         miss_pct = 100.0 * s["ray_misses"] / rays if rays else 0.0
+        extra = "".join(f", {m} {v['miss_texels']:,} unfilled"
+                        for m, v in s.get("maps", {}).items()
+                        if v["miss_texels"] != s["miss_texels"])
         return (f"{s['width']}×{s['height']} {self.space}-space map: {s['texels']:,} texels, "
                 f"{s['samples']} samples/texel, {rays:,} rays, {s['ray_misses']:,} misses "
-                f"({miss_pct:.2f}%), {s['miss_texels']:,} texels unfilled, "
+                f"({miss_pct:.2f}%), {s['miss_texels']:,} texels unfilled{extra}, "
                 f"{s['seconds']:.2f} s on {count(s['threads'], 'thread')}")
 
 
@@ -348,6 +351,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     for name in extra_maps:
         extra[name] = np.empty((h, w, CHANNELS[name]), np.float32)
         extra[name][...] = flat_value(name, space)
+    # Maps whose samples can fail on their own (thickness: no inside behind the hit).
+    extra_coverage = {m: np.zeros((h, w), bool) for m in extra_maps if m == "thickness"}
     hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
     sampled = np.zeros((h, w), np.uint16)
     overlap = np.zeros((h, w), bool)
@@ -364,7 +369,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                                                   float(extrusion), max_depth, acc, hits,
                                                   sampled, tile)
         if surface is not None:
-            _shade_maps(surface, ts, frame, origins, directions, hit, extra, tile, rows[0])
+            _shade_maps(surface, ts, frame, origins, directions, hit, extra, extra_coverage,
+                        tile, rows[0])
         if ts.overlap_texels.size:
             r, c = np.divmod(ts.overlap_texels, c_hi - c_lo)
             overlap[r + rows[0], c + c_lo] = True
@@ -431,6 +437,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     if surface is not None:
         stats["ao_rays"] = settings.ao_rays
         stats["ao_distance"] = surface.ao_distance
+        # Per map: texels filled and texels sampled but left without a value.
+        stats["maps"] = {m: {"texels": int(extra_coverage.get(m, coverage).sum()),
+                             "miss_texels": int(((sampled > 0) & ~extra_coverage.get(
+                                 m, coverage)).sum())} for m in extra_maps}
     return BakeResult(normals=normals, coverage=coverage, misses=misses, space=space,
                       stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
 
@@ -582,7 +592,7 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
 
 
 def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions, hit,
-                extra: dict, tile, seed: int) -> None:
+                extra: dict, extra_coverage: dict, tile, seed: int) -> None:
     """The maps beyond the normal map for one tile: per hit sample (HighSurface.shade),
     then per texel the mean of its samples (ID: its first sample), into the tile's rows
     of each ``extra`` buffer; texels without a value keep the flat one."""
@@ -615,6 +625,8 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
             continue
         n = np.bincount(tex, minlength=n_tex)
         has = n > 0
+        if valid is not None:  # a map with its own coverage (thickness: rays that hit)
+            extra_coverage[name][r0:r1, c0:c1] = has.reshape(r1 - r0, c1 - c0)
         sums = np.stack([np.bincount(tex, weights=vals[:, c], minlength=n_tex)
                          for c in range(vals.shape[1])], axis=1)
         mean = sums[has] / n[has, None]
