@@ -473,9 +473,10 @@ def _run_child(params: dict, timeout: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="nk_blender_") as tmp:
         res = run_blender(_CHILD, params, Path(tmp), timeout)
         pixels = np.load(Path(tmp) / "pixels.npy")
-    if params.get("bake_type", "NORMAL") != "NORMAL":  # a scalar bake: R, with alpha
+    kind = params.get("bake_type", "NORMAL")
+    if kind != "NORMAL":  # AO: the R channel; POSITION: RGB = x, y, z; with alpha
         px = np.asarray(pixels, dtype=np.float64)[::-1]  # Blender's row 0 is the bottom
-        return {"values": px[..., 0], "mask": px[..., 3] > 0,
+        return {"values": px[..., 0] if kind == "AO" else px[..., :3], "mask": px[..., 3] > 0,
                 "bake_seconds": float(res["bake_seconds"]),
                 "total_seconds": time.perf_counter() - t0, "info": res["info"]}
     normals, mask = decode_blender_normals(pixels)
@@ -508,11 +509,13 @@ def bake_selected_to_active(high_path, low_path, size, *, space: str = "OBJECT",
         towards the matching low-poly point, and ignores ``extrusion``.
     bake_type, samples, ao_distance
         ``"AO"``: Cycles' ambient-occlusion bake with ``samples`` render samples (one AO
-        ray each, cosine-weighted) and the world's AO ``distance``.
+        ray each, cosine-weighted) and the world's AO ``distance``. ``"POSITION"``: the
+        hit's position (object = world here: the imported objects have no transform).
 
     Returns
     -------
-    dict with ``normals`` (NORMAL) or ``values`` (AO: the R channel), ``mask``,
+    dict with ``normals`` (NORMAL) or ``values`` (AO: the R channel; POSITION: RGB),
+    ``mask``,
     ``bake_seconds``, ``total_seconds``, ``info``.
     """
     space = space.upper()
