@@ -208,7 +208,7 @@ def test_bent_normals_are_in_the_normal_maps_space():
     ({"map_settings": MapSettings(ao_rays=0)}, "--ao-rays must be"),
     ({"map_settings": MapSettings(ao_distance=-1.0)}, "--ao-distance must be"),
     ({"map_settings": MapSettings(height_range=float("nan"))}, "--height-range must be"),
-    ({"map_settings": MapSettings(id_source="material")}, "--id-source must be"),
+    ({"map_settings": MapSettings(id_source="object")}, "--id-source must be"),
 ])
 def test_bad_map_options(kwargs, match):
     plane = grid_plane(2)
@@ -344,3 +344,26 @@ def test_each_map_reports_its_own_coverage():
     assert maps["ao"] == {"texels": int(r.coverage.sum()), "miss_texels": 0}
     assert maps["thickness"] == {"texels": 0, "miss_texels": int(r.coverage.sum())}
     assert f"thickness {int(r.coverage.sum()):,} unfilled" in r.summary()
+
+
+def test_id_by_material_splits_a_connected_part(tmp_path):
+    """Two planes sharing an edge are one connected part but two glTF primitives (two
+    materials): --id-source material gives two colours, part gives one."""
+    import trimesh
+
+    from normalkit.mesh.io import load_mesh
+
+    a = grid_plane(4)
+    b = a.replace(positions=a.positions + [1.0, 0.0, 0.0])  # shares the edge x = 1
+    scene = trimesh.Scene({name: trimesh.Trimesh(m.positions, m.faces, process=False)
+                           for name, m in (("left", a), ("right", b))})
+    scene.export(str(tmp_path / "two.glb"))
+    high = load_mesh(tmp_path / "two.glb")
+    assert high.materials is not None and len(np.unique(high.materials)) == 2
+    low = patch((1.0, 0.5), 1.0, 0.0, n=8)
+    kw = dict(size=32, samples=1, maps="id", extrusion=0.01, max_distance=0.01, padding=0)
+    by_part = bake(high, low, **kw).maps["id"]
+    by_mat = bake(high, low, map_settings=MapSettings(id_source="material"), **kw)
+    cov = by_mat.coverage
+    assert len(np.unique(np.round(by_part[cov], 6), axis=0)) == 1
+    assert len(np.unique(np.round(by_mat.maps["id"][cov], 6), axis=0)) == 2

@@ -522,11 +522,18 @@ def _concatenate(parts: list, name: str) -> Mesh:
         vals = [getattr(m, attr) for m in parts]
         return None if any(v is None for v in vals) else np.concatenate(vals)
 
+    materials = None
+    if any(m.materials is not None for m in parts):  # every part keeps its own
+        base = np.cumsum([0] + [int(m.materials.max()) + 1 if m.materials is not None else 1
+                                for m in parts[:-1]])
+        materials = np.concatenate([
+            (m.materials if m.materials is not None else np.zeros(m.n_faces, np.int32)) + b
+            for m, b in zip(parts, base, strict=True)]).astype(np.int32)
     return Mesh(positions=np.concatenate([m.positions for m in parts]),
                 faces=np.concatenate([m.faces + o for m, o in zip(parts, offsets,
                                                                    strict=True)]),
                 normals=stack("normals"), uvs=stack("uvs"), colors=stack("colors"),
-                name=" + ".join(m.name for m in parts) or name)
+                name=" + ".join(m.name for m in parts) or name, materials=materials)
 
 
 def _topology(mesh: Mesh) -> np.ndarray:

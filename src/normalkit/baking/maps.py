@@ -33,8 +33,10 @@ What each map holds (per texel, the mean over its samples that hit the high-poly
     minimum, 1 at its maximum (a flat axis gives 0.5).
 ``id``
     A flat colour per high-poly connected part (``id_source="part"``: parts by shared,
-    position-welded vertices, hues spaced by the golden angle in part order), or the
-    face's own vertex colour (``"color"``). A texel takes its first hitting sample's
+    position-welded vertices, hues spaced by the golden angle in part order), per
+    material (``"material"``: each part of the file as the loader splits it, glTF
+    primitives and nodes, OBJ material groups; :attr:`Mesh.materials`), or the face's own
+    vertex colour (``"color"``). A texel takes its first hitting sample's
     colour (ID maps are not blended).
 
 Scalars with a range (height, curvature, thickness) are raw here; :func:`normalized`
@@ -93,8 +95,8 @@ class MapSettings:
                                       and v > 0):
                 flag = "--" + name.replace("_", "-")
                 raise NormalkitError(f"{flag} must be a positive finite number, got {v!r}")
-        if self.id_source not in ("part", "color"):
-            raise NormalkitError(f"--id-source must be part or color, got "
+        if self.id_source not in ("part", "material", "color"):
+            raise NormalkitError(f"--id-source must be part, material or color, got "
                                  f"{self.id_source!r}")
         return self
 
@@ -307,6 +309,13 @@ def mean_curvature(mesh: Mesh) -> np.ndarray:
 
 def _id_colours(mesh: Mesh, source: str, log=None) -> np.ndarray:
     """(F, 3) ID colour per high-poly face, in [0, 1]."""
+    if source == "material":
+        if mesh.materials is None:
+            if log is not None:
+                log(f"{mesh.name}: one material: the id map is one colour")
+            return np.tile(_hsv(np.zeros(1), 0.65, 0.95), (mesh.n_faces, 1))
+        index = np.unique(mesh.materials, return_inverse=True)[1]
+        return _hsv((index * 0.6180339887498949) % 1.0, 0.65, 0.95)
     if source == "color":
         if mesh.colors is None:
             raise NormalkitError(f"{mesh.name}: --id-source color needs vertex colours; the "

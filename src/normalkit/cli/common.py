@@ -136,9 +136,10 @@ def map_options(parser) -> None:
     for name in ("height", "curvature", "thickness"):
         parser.add_argument(f"--{name}-range", type=float, metavar="R",
                             help=f"fix the {name} map's range (default: the range it uses)")
-    parser.add_argument("--id-source", choices=("part", "color"), default="part",
-                        help="id map: a colour per connected part (default) or the vertex "
-                             "colour")
+    parser.add_argument("--id-source", choices=("part", "material", "color"),
+                        default="part",
+                        help="id map: a colour per connected part (default), per material, "
+                             "or the vertex colour")
 
 
 def map_settings(args):

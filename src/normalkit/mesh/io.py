@@ -591,6 +591,9 @@ def _concatenate(parts, name, log=None):
                 log(f"{name}: the parts use different base-colour textures (or some have "
                     "none, or no UVs); the texture is not used. Merge the textures into "
                     "one atlas to bake their colour")
+    materials = None
+    if len(parts) > 1:  # each part of the file (primitive, node, material group): an index
+        materials = np.repeat(np.arange(len(parts), dtype=np.int32), [len(f) for f in faces])
     return Mesh(
         positions=np.concatenate(positions),
         faces=np.concatenate(faces),
@@ -599,6 +602,7 @@ def _concatenate(parts, name, log=None):
         name=name,
         colors=color_all,
         base_color_texture=texture,
+        materials=materials,
     )
 
 

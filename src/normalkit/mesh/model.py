@@ -38,6 +38,9 @@ class Mesh:
         Base-colour image as stored in the file: sRGB-encoded RGBA, row 0 at the top
         (CONVENTIONS.md), sampled at ``uvs`` (which it requires). The surface colour is
         ``colors × texture`` (each white when absent), as glTF defines it.
+    materials : (F,) int32 or None
+        The material of every face, as an index, when the file has several (each glTF
+        primitive or node, each OBJ material group, as trimesh splits them); None for one.
     """
 
     positions: np.ndarray
@@ -47,6 +50,7 @@ class Mesh:
     name: str = "mesh"
     colors: np.ndarray | None = None
     base_color_texture: np.ndarray | None = None
+    materials: np.ndarray | None = None
 
     @property
     def n_faces(self) -> int:
@@ -72,7 +76,8 @@ class Mesh:
             return None if a is None else a[faces]
 
         return self.replace(faces=self.faces[faces], normals=take(self.normals),
-                            uvs=take(self.uvs), colors=take(self.colors))
+                            uvs=take(self.uvs), colors=take(self.colors),
+                            materials=take(self.materials))
 
     def face_normals(self) -> np.ndarray:
         """(F, 3) unit geometric normals (zero for degenerate triangles)."""
@@ -105,6 +110,8 @@ class Mesh:
             raise NormalkitError(f"{self.name}: uvs must have shape (F, 3, 2)")
         if self.colors is not None and self.colors.shape != (n_f, 3, 4):
             raise NormalkitError(f"{self.name}: colors must have shape (F, 3, 4) (linear RGBA)")
+        if self.materials is not None and self.materials.shape != (n_f,):
+            raise NormalkitError(f"{self.name}: materials must have shape (F,)")
         tex = self.base_color_texture
         if tex is not None and (tex.ndim != 3 or tex.shape[2] != 4 or 0 in tex.shape
                                 or tex.dtype not in (np.uint8, np.uint16)):
