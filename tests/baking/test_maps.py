@@ -222,16 +222,24 @@ def test_id_from_colour_needs_colours():
         bake(plane, plane, size=16, maps="id", map_settings=MapSettings(id_source="color"))
 
 
+def two_parts(n: int):
+    """(high_a, high_b, low_a, low_b): two bumped planes 0.01 apart (each within the
+    other's ray range) and their low-polys, whose UVs take the texture's left and right
+    halves."""
+    ha, na = bump(amp=0.02, fx=2, fy=1)
+    hb, nb = bump(amp=0.02, fx=1, fy=3)
+    high_a = grid_plane(n, height=ha, normals=na)
+    high_b = grid_plane(n, height=lambda x, y: hb(x, y) + 0.01, normals=nb)
+    low_a = grid_plane(4, uv_fn=lambda x, y: np.stack([0.5 * x, y], 1))
+    low_b = grid_plane(4, z=0.01, uv_fn=lambda x, y: np.stack([0.5 + 0.5 * x, y], 1))
+    return high_a, high_b, low_a, low_b
+
+
 def test_bake_groups_bake_interpenetrating_parts_as_if_each_were_alone():
     """Two parts whose high-polys interpenetrate (each 0.01 from the other's surface):
     without groups each low-poly's rays hit the other part's high-poly first; with
     groups (lists, paired by order) each bakes exactly as alone, AO's rays included."""
-    ha, na = bump(amp=0.02, fx=2, fy=1)
-    hb, nb = bump(amp=0.02, fx=1, fy=3)
-    high_a = grid_plane(64, height=ha, normals=na)
-    high_b = grid_plane(64, height=lambda x, y: hb(x, y) + 0.01, normals=nb)
-    low_a = grid_plane(4, uv_fn=lambda x, y: np.stack([0.5 * x, y], 1))
-    low_b = grid_plane(4, z=0.01, uv_fn=lambda x, y: np.stack([0.5 + 0.5 * x, y], 1))
+    high_a, high_b, low_a, low_b = two_parts(64)
     kw = dict(size=64, samples=1, extrusion=0.05, max_distance=0.05, padding=0,
               maps="normal,ao", map_settings=MapSettings(ao_rays=16, ao_distance=0.05))
     grouped = bake([high_a, high_b], [low_a, low_b], **kw)
@@ -288,12 +296,7 @@ def test_cli_bake_groups_pair_objects_by_name(tmp_path, capsys):
     from normalkit.images.io import read_image
     from normalkit.maps.encode import encode_normals
 
-    ha, na = bump(amp=0.02, fx=2, fy=1)
-    hb, nb = bump(amp=0.02, fx=1, fy=3)
-    high_a = grid_plane(32, height=ha, normals=na)
-    high_b = grid_plane(32, height=lambda x, y: hb(x, y) + 0.01, normals=nb)
-    low_a = grid_plane(4, uv_fn=lambda x, y: np.stack([0.5 * x, y], 1))
-    low_b = grid_plane(4, z=0.01, uv_fn=lambda x, y: np.stack([0.5 + 0.5 * x, y], 1))
+    high_a, high_b, low_a, low_b = two_parts(32)
     _scene_glb(tmp_path / "high.glb", {"rock_high": high_a, "moss_high": high_b})
     _scene_glb(tmp_path / "low.glb", {"moss_low": low_b, "rock_low": low_a})
     args = ["bake", tmp_path / "high.glb", tmp_path / "low.glb", "--size", "32",

@@ -32,22 +32,34 @@ pytestmark = pytest.mark.slow
 SIZE, EXTRUSION, DISTANCE, AO_DISTANCE, RAYS = 128, 0.08, 0.08, 0.5, 256
 
 
-@pytest.mark.usefixtures("bpy_works")
-def test_ao_matches_blenders_ao_bake(tmp_path):
-    from normalkit.baking.bake import bake
-    from normalkit.baking.maps import MapSettings
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A bumpy torus (65k triangles, bumps of amplitude 0.06) and its plain low-poly."""
     from normalkit.mesh.examples import bumpy_torus_pair
     from normalkit.mesh.io import save_obj, save_ply
 
+    d = tmp_path_factory.mktemp("ao_pair")
     high, low = bumpy_torus_pair(high_faces=65536, low_faces=1152, amplitude=0.06,
                                  freq=(12, 6))
-    save_ply(high, tmp_path / "high.ply")
-    save_obj(low, tmp_path / "low.obj")
-    theirs = bake_selected_to_active(
-        tmp_path / "high.ply", tmp_path / "low.obj", SIZE, extrusion=EXTRUSION,
-        max_ray_distance=blender_max_ray_distance(EXTRUSION, DISTANCE), bake_type="AO",
-        samples=RAYS, ao_distance=AO_DISTANCE)
-    ours = bake(tmp_path / "high.ply", tmp_path / "low.obj", size=SIZE, samples=1,
+    save_ply(high, d / "high.ply")
+    save_obj(low, d / "low.obj")
+    return d / "high.ply", d / "low.obj"
+
+
+def blender(pair, bake_type: str, **kw) -> dict:
+    return bake_selected_to_active(
+        *pair, SIZE, extrusion=EXTRUSION,
+        max_ray_distance=blender_max_ray_distance(EXTRUSION, DISTANCE), bake_type=bake_type,
+        **kw)
+
+
+@pytest.mark.usefixtures("bpy_works")
+def test_ao_matches_blenders_ao_bake(pair):
+    from normalkit.baking.bake import bake
+    from normalkit.baking.maps import MapSettings
+
+    theirs = blender(pair, "AO", samples=RAYS, ao_distance=AO_DISTANCE)
+    ours = bake(*pair, size=SIZE, samples=1,
                 maps="ao", extrusion=EXTRUSION, max_distance=DISTANCE, padding=0,
                 map_settings=MapSettings(ao_rays=RAYS, ao_distance=AO_DISTANCE))
     both = theirs["mask"] & ours.coverage
@@ -69,26 +81,18 @@ def test_ao_matches_blenders_ao_bake(tmp_path):
 
 
 @pytest.mark.usefixtures("bpy_works")
-def test_position_matches_blenders_position_bake(tmp_path):
+def test_position_matches_blenders_position_bake(pair):
     """Blender's POSITION bake is the hit point itself; ours, de-normalized from the
     high-poly's box, must be the same point. Measured: median 6.5e-5, p99 8.4e-5, max
     1.7e-3 mesh units on a torus of diagonal 4 (float32 rays; Blender's ray origins mix
     vertex normals, see blender_ref)."""
     from normalkit.baking.bake import bake
-    from normalkit.mesh.examples import bumpy_torus_pair
-    from normalkit.mesh.io import load_mesh, save_obj, save_ply
+    from normalkit.mesh.io import load_mesh
 
-    high, low = bumpy_torus_pair(high_faces=65536, low_faces=1152, amplitude=0.06,
-                                 freq=(12, 6))
-    save_ply(high, tmp_path / "high.ply")
-    save_obj(low, tmp_path / "low.obj")
-    theirs = bake_selected_to_active(
-        tmp_path / "high.ply", tmp_path / "low.obj", SIZE, extrusion=EXTRUSION,
-        max_ray_distance=blender_max_ray_distance(EXTRUSION, DISTANCE),
-        bake_type="POSITION")
-    ours = bake(tmp_path / "high.ply", tmp_path / "low.obj", size=SIZE, samples=1,
-                maps="position", extrusion=EXTRUSION, max_distance=DISTANCE, padding=0)
-    pts = load_mesh(tmp_path / "high.ply").positions
+    theirs = blender(pair, "POSITION")
+    ours = bake(*pair, size=SIZE, samples=1, maps="position", extrusion=EXTRUSION,
+                max_distance=DISTANCE, padding=0)
+    pts = load_mesh(pair[0]).positions
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     both = theirs["mask"] & ours.coverage
     assert both.sum() > 0.9 * ours.coverage.sum()
