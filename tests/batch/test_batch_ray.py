@@ -168,14 +168,13 @@ def test_a_worker_killed_mid_run_is_retried(cluster, tmp_path):
 
 
 def test_a_job_past_its_timeout_is_cancelled(cluster, tmp_path):
-    t0 = time.perf_counter()
-    result = run_batch([Job("slow", sleep, ["60"]), Job("quick", sleep, ["0.1"])],
+    """As on the local engine: "timeout", not "done", for a 120 s job at --timeout 15."""
+    result = run_batch([Job("slow", sleep, ["120"]), Job("quick", sleep, ["0.1"])],
                        tmp_path / "out", engine="ray", address=cluster["address"],
-                       timeout=3, retries=0, thumbnails=False)
+                       timeout=15, retries=0, thumbnails=False)
     by = {j["id"]: j for j in result.jobs}
     assert by["slow"]["status"] == "timeout" and by["quick"]["status"] == "done"
     assert not (tmp_path / "out" / "slow").exists()
-    assert time.perf_counter() - t0 < 40
 
 
 def test_without_an_address_the_command_starts_its_own_cluster(tmp_path):
@@ -217,7 +216,6 @@ def test_joining_without_the_clusters_token_is_one_line_not_a_hang(cluster, tmp_
     (tmp_path / "a.ply").write_text("x")
     env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_TOKEN"}
     env["NORMALKIT_RAY_CONNECT_TIMEOUT"] = "10"
-    t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "normalkit", "batch", "reduce",
                            str(tmp_path / "a.ply"), "-o", str(tmp_path / "out"), "--faces",
                            "10", "--engine", "ray", "--address", cluster["address"], "-q"],
@@ -225,5 +223,5 @@ def test_joining_without_the_clusters_token_is_one_line_not_a_hang(cluster, tmp_
     assert proc.returncode == 2
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("normalkit: error:")]
     assert len(errors) == 1 and "RAY_AUTH_TOKEN" in errors[0], proc.stderr
-    assert time.perf_counter() - t0 < 60
+    assert errors[0].startswith(f"normalkit: error: cannot join Ray at {cluster['address']}")
     assert not (tmp_path / "out").exists()
