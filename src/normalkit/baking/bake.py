@@ -608,8 +608,10 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
     if not ok.any():
         return
     weights = ts.bary.T
-    corners = frame.attrs[ts.face, :, 0:3].astype(np.float64)  # (N, 3, 3)
-    low_points = np.einsum("nkj,kn->nj", corners, weights.astype(np.float64))
+    low_points = None
+    if "height" in surface.maps:  # the low-poly point of each sample
+        corners = frame.attrs[ts.face, :, 0:3].astype(np.float64)  # (N, 3, 3)
+        low_points = np.einsum("nkj,kn->nj", corners, weights.astype(np.float64))
     group = None if frame.group is None else frame.group[ts.face[ok]]
     values = surface.shade(ok, origins, directions, hit, low_points, seed, group)
     texel = ts.texel[ok]

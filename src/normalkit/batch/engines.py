@@ -45,14 +45,13 @@ def make_engine(name: str, slots: int | None, threads: int, address: str | None 
 # Local: a pool of reused worker processes
 
 
-def _worker_main(conn, threads: int) -> None:
-    """A worker: run the payloads that arrive, one at a time, until told to stop."""
+def _worker_main(conn) -> None:
+    """A worker: run the payloads that arrive, one at a time, until told to stop (each
+    payload carries its threads: :func:`~normalkit.batch.work.execute` sets them)."""
     # The parent decides when the batch stops; a job's command handles its own signals
     # while it runs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .work import execute, limit_threads
-
-    limit_threads(threads)
+    from .work import execute
 
     while True:
         try:
@@ -71,9 +70,9 @@ def _worker_main(conn, threads: int) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, threads: int):
+    def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, threads), daemon=True,
+        self.proc = ctx.Process(target=_worker_main, args=(child,), daemon=True,
                                 name="normalkit-batch-worker")
         self.proc.start()
         child.close()
@@ -83,8 +82,8 @@ class _Worker:
 
 
 class LocalEngine:
-    """``slots`` worker processes (spawned, reused across jobs), each job's native threads
-    set to ``threads``. A worker that dies takes only its job with it and is replaced;
+    """``slots`` worker processes (spawned, reused across jobs) for jobs of ``threads``
+    threads each (each payload sets them in its worker). A worker that dies takes only its job with it and is replaced;
     one that runs past its job's timeout is killed and replaced."""
 
     name = "local"
@@ -102,7 +101,7 @@ class LocalEngine:
         w = next((w for w in self.workers if w.key is None and w.proc.is_alive()), None)
         if w is None:
             self.workers = [w for w in self.workers if w.proc.is_alive() or w.key is not None]
-            w = _Worker(self.ctx, self.threads)
+            w = _Worker(self.ctx)
             self.workers.append(w)
         w.conn.send(payload)
         w.key, w.started, w.timeout = key, time.monotonic(), timeout
@@ -274,8 +273,7 @@ class RayEngine:
                 ended.append((key, ("done", ray.get(ref))))
             except ray.exceptions.TaskCancelledError:
                 ended.append((key, ("timeout", "stopped after --timeout")))
-            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                    ray.exceptions.RayTaskError, ray.exceptions.RayError) as exc:
+            except ray.exceptions.RayError as exc:  # a dead worker or node, a task error
                 ended.append((key, ("crashed", "the Ray worker died ("
                                     + " ".join(str(exc).split())[:160] + ")")))
         now = time.monotonic()

@@ -105,7 +105,7 @@ class Job:
         words += ["-o", str(out)]
         if spec.threads and threads and "--threads" not in words:
             words += ["--threads", str(threads)]
-        if "-q" not in words and "--quiet" not in words and self.command != "bake":
+        if "-q" not in words and "--quiet" not in words:
             words.append("-q")
         return words
 

@@ -75,8 +75,7 @@ def execute(payload: dict) -> dict:
             err.write(traceback.format_exc())
     lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
     if not error and code != 0:
-        said = [ln for ln in lines if ln.startswith(("normalkit: error:", "normalkit batch"))
-                or "error:" in ln]
+        said = [ln for ln in lines if "error:" in ln]
         error = (said or lines or [f"exit code {code}"])[-1]
     stdout = [ln for ln in out.getvalue().splitlines() if ln.strip()]
     result = {"code": code, "error": error.removeprefix("normalkit: error: "),

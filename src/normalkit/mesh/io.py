@@ -78,28 +78,13 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if not path.is_file():
-        what = "it is a directory" if path.is_dir() else "no such file"
-        raise NormalkitError(f"cannot read '{path}': {what}")
-    if suffix not in MESH_FORMATS:
-        raise NormalkitError(
-            f"'{path}': unknown mesh format '{suffix}' (supported: {', '.join(MESH_FORMATS)})")
-    size = path.stat().st_size
-    if size == 0:
-        raise NormalkitError(f"cannot read '{path}': the file is empty (0 bytes); "
-                             "export the mesh again")
+    size = _check_file(path, suffix)
     if suffix == ".ply":
         header = _ply_header(path, size)
         with np.errstate(all="ignore"):  # NaN/inf data: Mesh.validate reports it
             fast = _read_simple_binary_ply(path, header)
         if fast is not None:
             return fast.validate()
-    elif suffix == ".glb":
-        check_glb(path, size)
-    elif suffix == ".gltf":
-        _check_gltf(path)
-    elif suffix == ".stl":
-        _check_stl(path, size)
 
     linear = suffix in (".gltf", ".glb")  # glTF COLOR_0 is linear; OBJ/PLY colours sRGB
     # trimesh parses lazily (colours, UVs, embedded images are decoded on first access),
@@ -117,6 +102,28 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
     return mesh.validate()
 
 
+def _check_file(path: Path, suffix: str) -> int:
+    """The checks every loader runs before parsing: a file, a known format, not empty,
+    and (GLB, glTF, STL) a header that fits the file. Returns the size in bytes."""
+    if not path.is_file():
+        what = "it is a directory" if path.is_dir() else "no such file"
+        raise NormalkitError(f"cannot read '{path}': {what}")
+    if suffix not in MESH_FORMATS:
+        raise NormalkitError(
+            f"'{path}': unknown mesh format '{suffix}' (supported: {', '.join(MESH_FORMATS)})")
+    size = path.stat().st_size
+    if size == 0:
+        raise NormalkitError(f"cannot read '{path}': the file is empty (0 bytes); "
+                             "export the mesh again")
+    if suffix == ".glb":
+        check_glb(path, size)
+    elif suffix == ".gltf":
+        _check_gltf(path)
+    elif suffix == ".stl":
+        _check_stl(path, size)
+    return size
+
+
 def load_parts(path: str | os.PathLike, log=None) -> list[Mesh]:
     """The objects of a mesh file, each its own :class:`Mesh` named as in the file: glTF
     nodes (with their transforms), OBJ objects (``o``); a file with one object gives one
@@ -128,15 +135,17 @@ def load_parts(path: str | os.PathLike, log=None) -> list[Mesh]:
         As :func:`load_mesh`.
     """
     path = Path(path)
-    whole = load_mesh(path, log)  # every check, with its messages, before splitting
     suffix = path.suffix.lower()
     if suffix not in (".obj", ".gltf", ".glb"):  # one object per file
-        return [whole.replace(name=path.stem)]
+        return [load_mesh(path, log).replace(name=path.stem)]
+    _check_file(path, suffix)
     out = []
     for name, part in _trimesh_parts(path, suffix, suffix in (".gltf", ".glb"), split=True):
         if len(part[1]):
             with np.errstate(all="ignore"):
                 out.append(_concatenate([part], name=name, log=log).validate())
+    if not out:
+        raise NormalkitError(_empty_message(path))
     if suffix == ".obj":  # trimesh's scene order is not the file's: restore it
         order = {}
         with open(path, "rb") as fh:
