@@ -83,8 +83,9 @@ class _Worker:
 
 class LocalEngine:
     """``slots`` worker processes (spawned, reused across jobs) for jobs of ``threads``
-    threads each (each payload sets them in its worker). A worker that dies takes only its job with it and is replaced;
-    one that runs past its job's timeout is killed and replaced."""
+    threads each (each payload sets them in its worker). A worker that dies takes only
+    its job with it and is replaced; one that runs past its job's timeout is killed and
+    replaced."""
 
     name = "local"
 

@@ -27,7 +27,9 @@ def run(args) -> int:
     bent normals and thickness add --ao-rays rays from each hit. With several maps, -o
     holds {map}: -o asset_{map}.png. Height, curvature and thickness are normalized to
     the range they use (or --height-range …), written into the file's metadata and the
-    summary; float files (.exr) hold them raw, in mesh units."""
+    summary; float files (.exr) hold them raw, in mesh units. --groups bakes each
+    low-poly object from its own high-poly object only (named X_low / X_high, or by
+    order), so parts that lie close together do not project onto each other."""
     from ..baking.bake import bake
     from ..baking.maps import encode_map
     from ..core.atomic import check_outputs

@@ -2,7 +2,8 @@
 mesh files, normals, MikkTSpace tangents and the per-pixel tangent frame.
 
 - ``model``: :class:`Mesh`, position welding, colour encodings.
-- ``io``: :func:`load_mesh` (OBJ, PLY, STL, OFF, glTF/GLB), :func:`save_obj`,
+- ``io``: :func:`load_mesh` (OBJ, PLY, STL, OFF, glTF/GLB), :func:`load_parts` (a
+  file's objects apart, for bake groups), :func:`save_obj`,
   :func:`save_ply`.
 - ``normals``: :func:`smooth_normals`, :func:`ensure_normals`, the hard-angle rule.
 - ``tangents``: :func:`compute_tangents`, MikkTSpace as Blender computes it.
