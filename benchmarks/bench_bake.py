@@ -347,7 +347,7 @@ def instrument(record_rays: list | None = None):
             super().__init__(*a, **k)
             tm.add("bvh_build", time.perf_counter() - t0)
 
-        def intersect(self, origins, directions, tfar, pool=None):
+        def intersect(self, origins, directions, tfar, pool=None, **k):
             if record_rays is not None:
                 with tm.lock:
                     record_rays.append((np.array(origins, np.float32),
@@ -355,7 +355,7 @@ def instrument(record_rays: list | None = None):
                                         np.array(tfar, np.float32)))
             t0 = time.perf_counter()
             try:
-                return super().intersect(origins, directions, tfar, pool)
+                return super().intersect(origins, directions, tfar, pool, **k)
             finally:
                 tm.add("embree (thread-s)", time.perf_counter() - t0)
 

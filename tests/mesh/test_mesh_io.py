@@ -6,6 +6,7 @@ import trimesh
 
 from conftest import grid_plane
 from normalkit.core.errors import NormalkitError
+from normalkit.mesh import io as mesh_io
 from normalkit.mesh.io import load_mesh, save_obj, save_ply
 
 QUAD_OBJ = """\
@@ -99,7 +100,13 @@ def test_fast_ply_path_matches_trimesh(tmp_path):
 def test_spot_loads_with_seams(assets):
     m = load_mesh(assets / "meshes" / "spot.obj")
     assert m.n_faces == 5856 and m.uvs is not None and m.normals is None
-    assert len(m.positions) > 2930  # split at UV seams
+    assert len(np.unique(m.positions, axis=0)) == 2930
+    # Seams: some vertex has corners with different UVs (UVs are per corner).
+    uv_of = {}
+    seams = 0
+    for v, uv in zip(m.faces.ravel(), m.uvs.reshape(-1, 2), strict=True):
+        seams += uv_of.setdefault(int(v), tuple(uv)) != tuple(uv)
+    assert seams > 0
 
 
 @pytest.mark.parametrize("text,match", [
@@ -136,3 +143,69 @@ def test_mixed_polygons_keep_file_order(tmp_path):
     np.testing.assert_allclose(xy[1], [[1, 1], [0, 1], [0, 0]])
     np.testing.assert_allclose(xy[2], [[1, 0], [2, 0], [1, 1]])
     np.testing.assert_allclose(xy[3], [[2, 0], [3, 0], [2, 1]])  # pentagon fan from vertex 0
+
+
+# --- The fast OBJ path (io._read_simple_obj) returns what the trimesh path returns -------
+_TRI = "v 0 0 0\nv 1 0 0\nv 1 1 0.25\nv 0 1 0\nv 5 5 5\n"  # the last vertex is unused
+_VT = "vt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\nvt 0.5 0.5\n"
+_VN = "vn 0 0 1\nvn 0 0.6 0.8\nvn 0.1 0 1\nvn 0 0 2\n"
+FAST_OBJ = {
+    "positions only": _TRI + "f 1 2 3\nf 1 3 4\n",
+    "v/vt with a seam": _TRI + _VT + "o part\ns off\nf 1/1 2/2 3/3\nf 1/5 3/3 4/4\n",
+    "v//vn": _TRI + _VN + "# comment\nf 1//1 2//2 3//3\nf 1//4 3//3 4//1\n",
+    "v/vt/vn": _TRI + _VT + _VN + "g grp\nf 1/1/1 2/2/2 3/3/3\nf 1/5/4 3/3/3 4/4/1\n",
+    "quads": _TRI + _VT + "f 1/1 2/2 3/3 4/4\nf 4/4 3/3 2/2 1/5\n",
+}
+
+
+def _trimesh_path(monkeypatch, path):
+    with monkeypatch.context() as m:
+        m.setattr(mesh_io, "_read_simple_obj", lambda p: None)
+        return load_mesh(path)
+
+
+def _same_mesh(a, b):
+    np.testing.assert_array_equal(a.corner_positions(), b.corner_positions())
+    for attr in ("normals", "uvs", "colors", "materials"):
+        x, y = getattr(a, attr), getattr(b, attr)
+        assert (x is None) == (y is None), attr
+        if x is not None:
+            np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("name", list(FAST_OBJ))
+def test_fast_obj_path_matches_trimesh(tmp_path, monkeypatch, name):
+    path = tmp_path / "m.obj"
+    path.write_text(FAST_OBJ[name])
+    fast = mesh_io._read_simple_obj(path)
+    assert fast is not None
+    _same_mesh(fast.validate(), _trimesh_path(monkeypatch, path))
+    assert len(fast.positions) == 4  # only the vertices faces use, in file order
+    np.testing.assert_array_equal(fast.positions[:, 2], [0, 0, 0.25, 0])
+
+
+@pytest.mark.parametrize("mesh", ["spot.obj", "stanford-bunny.obj", "fandisk.obj"])
+def test_fast_obj_path_matches_trimesh_on_real_meshes(assets, monkeypatch, mesh):
+    path = assets / "meshes" / mesh
+    fast = mesh_io._read_simple_obj(path)
+    assert fast is not None
+    _same_mesh(fast.validate(), _trimesh_path(monkeypatch, path))
+
+
+@pytest.mark.parametrize("text", [
+    _TRI + "mtllib m.mtl\nusemtl red\nf 1 2 3\n",  # materials
+    _TRI + "o a\nf 1 2 3\no b\nf 1 3 4\n",  # two objects
+    _TRI + "f -3 -2 -1\n",  # relative indices
+    _TRI + "f 1 2 3\nf 1 2 3 4\n",  # triangles and quads
+    _TRI + "f 1 2 3 4\nf 2 5 3\nf 5 4 3 2 1\n",  # 12 indices in all, as 3 quads would be
+    _TRI + "vt 0 0 0\nvt 1 0 0\nvt 1 1 0\nf 1/1 2/2 3/3\n",  # 3-component UVs
+    _TRI + "f 1/1 2/2 3/3\n",  # UV indices without UVs
+    _TRI + "f 1 2 3\nf 1/1 3/1 4/1\n" + _VT,  # two index patterns
+    _TRI.replace("\n", "\r\n") + "f 1 2 3\r\n",  # CRLF
+    "v 0 0 0 1 0 0\nv 1 0 0 1 0 0\nv 0 1 0 1 0 0\nf 1 2 3\n",  # vertex colours
+    "v 0 0 0\nv 1 0 \\\n 0\nv 0 1 0\nf 1 2 3\n",  # a line continuation
+])
+def test_fast_obj_path_leaves_other_files_to_trimesh(tmp_path, text):
+    path = tmp_path / "m.obj"
+    path.write_text(text)
+    assert mesh_io._read_simple_obj(path) is None

@@ -6,6 +6,8 @@ Embree) → hits → the shader's inverse (``kernels``) → per-texel normals �
 - ``bake``: :func:`bake`, :class:`BakeResult`, the memory estimate ``peak_bytes``.
 - ``raster``: UV rasterization into stratified texel samples (compiled).
 - ``rays``: :class:`RayCaster`, closest hits and occlusion with Embree.
+- ``embree``: Embree's C API over shared buffers, with compiled packet kernels (the
+  library embreex ships; ``rays`` falls back to embreex's Python API without it).
 - ``maps``: the rest of the bake set on the same rays (AO, height, curvature,
   thickness, bent normals, position, ID): :class:`MapSettings`, ``encode_map``.
 - ``kernels``: compiled ray set-up and hit shading.

@@ -85,6 +85,11 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
             fast = _read_simple_binary_ply(path, header)
         if fast is not None:
             return fast.validate()
+    elif suffix == ".obj":
+        with np.errstate(all="ignore"):
+            fast = _read_simple_obj(path)
+        if fast is not None:
+            return fast.validate()
 
     linear = suffix in (".gltf", ".glb")  # glTF COLOR_0 is linear; OBJ/PLY colours sRGB
     # trimesh parses lazily (colours, UVs, embedded images are decoded on first access),
@@ -474,6 +479,95 @@ def _read_simple_binary_ply(path: Path, header) -> Mesh | None:
         raise NormalkitError(_empty_message(path))
     return Mesh(positions=positions, faces=faces, normals=normals, uvs=uvs, name=path.name,
                 colors=colors)
+
+
+#: OBJ statements the fast path reads (``v``, ``vt``, ``vn``, ``f``) or may skip because
+#: they change nothing load_mesh returns (comments, one object or group name, smoothing
+#: groups); any other (``usemtl``, ``mtllib``, a second object, lines, free-form
+#: geometry…) sends the file through trimesh.
+_OBJ_KEYS = {b"v", b"vt", b"vn", b"f", b"s", b"o", b"g"}
+_OBJ_KEY = re.compile(rb"(?m)^[ \t]*([^\s#][^ \t\n]*)")
+
+
+def _parse_numbers(text: bytes, dtype) -> np.ndarray:
+    """The whitespace-separated numbers in ``text``, parsed in C (correctly rounded, as
+    Python's float()); parsing stops at the first token that is not a number, which the
+    caller sees as a short count."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # NumPy on a bad token
+        return np.fromstring(text, dtype=dtype, sep=" ")
+
+
+def _read_simple_obj(path: Path) -> Mesh | None:
+    """Fast path for the common OBJ: ``v``/``vt``/``vn`` of 3/2/3 numbers and faces that
+    are all triangles or all quads with one index pattern (``v``, ``v/vt``, ``v//vn`` or
+    ``v/vt/vn``, positive indices), in one object without materials.
+
+    Parses with a few NumPy calls instead of importing trimesh (whose import alone costs
+    ~0.3 s, most of a 4k-triangle low-poly's load). It returns what the trimesh path
+    returns for such a file (the same per-corner positions, normals and UVs, triangles in
+    file order, quads split (0, 1, 2), (2, 3, 0)), keeping only vertices a face uses, and
+    None for anything else, which then goes through trimesh.
+    """
+    data = path.read_bytes()
+    if b"\\" in data or b"\r" in data:  # line continuations, CRLF: leave to trimesh
+        return None
+    keys = _OBJ_KEY.findall(data)
+    if not set(keys) <= _OBJ_KEYS or keys.count(b"o") + keys.count(b"g") > 1:
+        return None
+    groups = {k: re.findall(rb"(?m)^[ \t]*" + k + rb"[ \t]+([^\n]*)", data)
+              for k in (b"v", b"vt", b"vn", b"f")}
+    if not groups[b"f"] or not groups[b"v"]:
+        return None
+
+    def numbers(key: bytes, k: int, dtype):
+        rows = groups[key]
+        if not rows:
+            return None
+        vals = _parse_numbers(b" ".join(rows), dtype)
+        return vals.reshape(-1, k) if len(vals) == k * len(rows) else False
+
+    v, vt, vn = numbers(b"v", 3, np.float64), numbers(b"vt", 2, np.float64), \
+        numbers(b"vn", 3, np.float64)
+    if v is False or vt is False or vn is False:
+        return None
+    faces = groups[b"f"]
+    first = faces[0].split()
+    corners, pattern = len(first), first[0].count(b"/")
+    if corners not in (3, 4) or pattern > 2:
+        return None
+    parts = first[0].split(b"/")
+    slots = [k for k, p in enumerate(parts) if p]  # which of v/vt/vn each corner gives
+    if slots[0] != 0:
+        return None
+    idx = _parse_numbers(b" ".join(faces).replace(b"/", b" "), np.int64)
+    per = corners * len(slots)
+    if len(idx) != per * len(faces) or any(
+            len(f.split()) != corners or f.count(b"/") != corners * pattern for f in faces):
+        return None
+    idx = idx.reshape(len(faces), corners, len(slots)) - 1
+    if idx.size and idx.min() < 0:
+        return None  # relative (negative) indices
+    sources = {0: v, 1: vt, 2: vn}
+    for k, slot in enumerate(slots):
+        src = sources[slot]
+        if src is None or idx[..., k].max() >= len(src):
+            return None
+    if corners == 4:
+        idx = idx[:, [0, 1, 2, 2, 3, 0]].reshape(-1, 3, len(slots))
+    used = np.zeros(len(v), bool)
+    used[idx[..., 0]] = True
+    remap = np.cumsum(used) - 1  # file order among the vertices faces use
+    uvs = normals = None
+    for k, slot in enumerate(slots[1:], start=1):
+        if slot == 1:
+            uvs = vt[idx[..., k]]
+        else:
+            normals = _normalize(vn[idx[..., k]])  # as _concatenate does on that path
+    return Mesh(positions=v[used], faces=remap[idx[..., 0]], normals=normals, uvs=uvs,
+                name=path.name)
 
 
 def _corner_data(tm, matrix, linear: bool = False):

@@ -1,0 +1,248 @@
+"""Embree 4 through its C API: scenes over shared buffers, traced by compiled kernels.
+
+embreex, our Embree dependency, ships the Embree 4 library, but its Python API copies every
+vertex and index into Embree in an interpreted loop (0.65 s for a million triangles, with
+the GIL held) and allocates five result arrays per call. This module drives the same
+library directly:
+
+- :class:`Scene` hands Embree the mesh's own arrays (``rtcSetSharedGeometryBuffer``, no
+  copy) and commits the BVH through ctypes, which releases the GIL while Embree builds on
+  all cores;
+- :func:`intersect` and :func:`occluded` are compiled kernels (:mod:`normalkit.core.jit`)
+  that trace rays in packets of 8 (``rtcIntersect8`` / ``rtcOccluded8``) with the GIL
+  released; Numba links them against the library's symbols, which
+  :func:`llvmlite.binding.load_library_permanently` makes visible to its JIT.
+
+The scene is built with ``RTC_SCENE_FLAG_ROBUST`` (watertight traversal), as embreex builds
+its scenes, so hits, barycentrics and distances are bit-identical to embreex's.
+
+:func:`available` says whether the library was found (Linux and Windows wheels keep it in
+``embreex.libs``, macOS wheels in ``embreex/.dylibs``); ``NORMALKIT_EMBREE=embreex`` turns
+this path off. Without it :class:`normalkit.baking.rays.RayCaster` falls back to embreex's
+Python API, with the same results.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import glob
+import os
+
+import numpy as np
+
+from ..core.jit import inline, kernel
+
+# Embree 4 constants (rtcore_common.h, rtcore_buffer.h, rtcore_scene.h, rtcore_geometry.h).
+_GEOMETRY_TRIANGLE = 0
+_BUFFER_INDEX, _BUFFER_VERTEX = 0, 1
+_FORMAT_UINT3, _FORMAT_FLOAT3 = 0x5003, 0x9003
+_SCENE_FLAG_ROBUST = 4
+_INVALID = 0xFFFFFFFF  # RTC_INVALID_GEOMETRY_ID
+
+#: A packet: RTCRayHit8 is structure-of-arrays, one row of 8 lanes per field. Rows 0-11 are
+#: the ray (org xyz, tnear, dir xyz, time, tfar, mask, id, flags), 12-20 the hit (Ng xyz,
+#: u, v, primID, geomID, instID, instPrimID); row 24 holds the valid mask (−1 per active
+#: lane), kept in the same 64-byte-aligned block (Embree wants 32).
+_W = 8
+_ROWS = 25
+_ORG, _TNEAR, _DIR, _TIME, _TFAR, _MASK, _ID, _FLAGS = 0, 3, 4, 7, 8, 9, 10, 11
+_U, _V, _PRIM, _GEOM, _INST = 15, 16, 17, 18, 19
+_VALID = 24
+
+
+def _find_library() -> str | None:
+    if os.environ.get("NORMALKIT_EMBREE", "").lower() == "embreex":
+        return None
+    try:
+        import embreex
+    except ImportError:
+        return None
+    pkg = os.path.dirname(os.path.abspath(embreex.__file__))
+    for folder in (pkg + ".libs", os.path.join(pkg, ".dylibs"), pkg):
+        for name in sorted(glob.glob(os.path.join(folder, "*embree4*"))):
+            if name.endswith((".so", ".dylib", ".dll")) or ".so." in name:
+                return name
+    return None
+
+
+@functools.cache
+def _library():
+    """(ctypes library, device) or None where Embree's library is not found or won't load."""
+    path = _find_library()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(path)
+        import llvmlite.binding as llvm
+
+        llvm.load_library_permanently(path)  # the kernels' rtcIntersect8/rtcOccluded8
+    except (OSError, RuntimeError):
+        return None
+    vp, u32, size = ctypes.c_void_p, ctypes.c_uint, ctypes.c_size_t
+    for name, res, args in (
+            ("rtcNewDevice", vp, [ctypes.c_char_p]),
+            ("rtcGetDeviceError", ctypes.c_int, [vp]),
+            ("rtcNewScene", vp, [vp]),
+            ("rtcSetSceneFlags", None, [vp, ctypes.c_int]),
+            ("rtcNewGeometry", vp, [vp, ctypes.c_int]),
+            ("rtcSetSharedGeometryBuffer", None,
+             [vp, ctypes.c_int, u32, ctypes.c_int, vp, size, size, size]),
+            ("rtcCommitGeometry", None, [vp]),
+            ("rtcAttachGeometry", u32, [vp, vp]),
+            ("rtcReleaseGeometry", None, [vp]),
+            ("rtcCommitScene", None, [vp]),
+            ("rtcReleaseScene", None, [vp])):
+        fn = getattr(lib, name)
+        fn.restype, fn.argtypes = res, args
+    device = lib.rtcNewDevice(None)
+    if not device:
+        return None
+    return lib, device
+
+
+def available() -> bool:
+    """Whether Embree's library was found and loaded (else use embreex's Python API)."""
+    return _library() is not None
+
+
+class Scene:
+    """One triangle mesh in an Embree scene, its BVH built (committed) on construction.
+
+    Parameters
+    ----------
+    vertices : (V, 3) float
+    faces : (F, 3) int, every index in [0, V)
+
+    Embree reads the arrays in place: the scene keeps them (a padded float32 copy of the
+    vertices, as Embree reads 16 bytes at the last one, and uint32 faces).
+    """
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+        lib, device = _library()
+        self._lib = lib
+        n_v, n_f = len(vertices), len(faces)
+        self._vertices = np.zeros((n_v + 1, 3), np.float32)
+        self._vertices[:n_v] = vertices
+        self._faces = np.ascontiguousarray(faces, dtype=np.uint32)
+        self.handle = lib.rtcNewScene(device)
+        if not self.handle:
+            raise RuntimeError(f"Embree could not create a scene (error "
+                               f"{lib.rtcGetDeviceError(device)})")
+        lib.rtcSetSceneFlags(self.handle, _SCENE_FLAG_ROBUST)
+        if n_f:
+            geom = lib.rtcNewGeometry(device, _GEOMETRY_TRIANGLE)
+            lib.rtcSetSharedGeometryBuffer(geom, _BUFFER_VERTEX, 0, _FORMAT_FLOAT3,
+                                           self._vertices.ctypes.data, 0, 12, n_v)
+            lib.rtcSetSharedGeometryBuffer(geom, _BUFFER_INDEX, 0, _FORMAT_UINT3,
+                                           self._faces.ctypes.data, 0, 12, n_f)
+            lib.rtcCommitGeometry(geom)
+            lib.rtcAttachGeometry(self.handle, geom)
+            lib.rtcReleaseGeometry(geom)
+        lib.rtcCommitScene(self.handle)  # the BVH build; ctypes releases the GIL
+        error = lib.rtcGetDeviceError(device)
+        if error:
+            raise RuntimeError(f"Embree failed to build the scene (error {error}; 6 is "
+                               "out of memory)")
+
+    def intersect(self, origins, directions, tfar, prim, u, v) -> None:
+        """Closest hits into ``prim``/``u``/``v``; ``tfar`` is overwritten with hit
+        distances (see :func:`intersect`)."""
+        intersect(self.handle, origins, directions, tfar, prim, u, v)
+
+    def occluded(self, origins, directions, tfar, out) -> None:
+        occluded(self.handle, origins, directions, tfar, out)
+
+    def __del__(self):
+        if getattr(self, "handle", None):
+            self._lib.rtcReleaseScene(self.handle)
+            self.handle = None
+
+
+def _externals():
+    from numba import types
+
+    ptr = types.intp  # pointers travel as integers (the same registers in the C ABI)
+    sig = types.void(ptr, ptr, ptr, ptr)
+    return (types.ExternalFunction("rtcIntersect8", sig),
+            types.ExternalFunction("rtcOccluded8", sig))
+
+
+_rtc_intersect8, _rtc_occluded8 = _externals()
+
+
+@inline
+def _packet():
+    """A zeroed, 64-byte-aligned packet block: float32 and uint32 views of (_ROWS, 8)."""
+    raw = np.zeros(_ROWS * _W + 16, np.float32)
+    start = ((64 - raw.ctypes.data % 64) % 64) // 4
+    flat = raw[start:start + _ROWS * _W]
+    return flat.reshape(_ROWS, _W), flat.view(np.uint32).reshape(_ROWS, _W)
+
+
+@inline
+def _load(f, w, origins, directions, tfar, start, n, hit):
+    """Lanes 0..m-1 get rays start.., the rest are switched off; returns m."""
+    m = min(_W, n - start)
+    for k in range(_W):
+        if k < m:
+            i = start + k
+            for c in range(3):
+                f[_ORG + c, k] = origins[i, c]
+                f[_DIR + c, k] = directions[i, c]
+            f[_TNEAR, k] = 0.0
+            f[_TIME, k] = 0.0
+            f[_TFAR, k] = tfar[i]
+            w[_MASK, k] = _INVALID
+            w[_ID, k] = 0
+            w[_FLAGS, k] = 0
+            if hit:
+                w[_PRIM, k] = _INVALID
+                w[_GEOM, k] = _INVALID
+                w[_INST, k] = _INVALID
+            w[_VALID, k] = _INVALID
+        else:
+            w[_VALID, k] = 0
+    return m
+
+
+@kernel
+def intersect(scene, origins, directions, tfar, prim, u, v):
+    """Closest hits of N rays against ``scene`` (an ``RTCScene`` address).
+
+    origins, directions : (N, 3) float32; tfar : (N,) float32, overwritten with the hit
+    distance (left as is on a miss). Writes prim (N,) int32 (−1 for a miss) and the
+    barycentrics u, v (N,) float32 (0 for a miss).
+    """
+    f, w = _packet()
+    base = f.ctypes.data
+    valid = base + _VALID * _W * 4
+    n = origins.shape[0]
+    for start in range(0, n, _W):
+        m = _load(f, w, origins, directions, tfar, start, n, True)
+        _rtc_intersect8(valid, scene, base, 0)
+        for k in range(m):
+            i = start + k
+            if w[_GEOM, k] == _INVALID:
+                prim[i] = -1
+                u[i] = 0.0
+                v[i] = 0.0
+            else:
+                prim[i] = np.int32(w[_PRIM, k])
+                u[i] = f[_U, k]
+                v[i] = f[_V, k]
+                tfar[i] = f[_TFAR, k]
+
+
+@kernel
+def occluded(scene, origins, directions, tfar, out):
+    """Whether each of N rays hits anything within [0, tfar]: ``out`` (N,) bool."""
+    f, w = _packet()
+    base = f.ctypes.data
+    valid = base + _VALID * _W * 4
+    n = origins.shape[0]
+    for start in range(0, n, _W):
+        m = _load(f, w, origins, directions, tfar, start, n, False)
+        _rtc_occluded8(valid, scene, base, 0)
+        for k in range(m):
+            out[start + k] = f[_TFAR, k] < 0  # Embree sets tfar to −inf on occlusion

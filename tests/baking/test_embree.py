@@ -1,0 +1,105 @@
+"""The direct Embree path (normalkit.baking.embree) against embreex's Python API: the same
+hits, bit for bit, on every kind of query the baker makes."""
+
+import numpy as np
+import pytest
+
+from normalkit.baking import embree, rays
+from normalkit.baking.rays import RayCaster, _EmbreexScene, new_scene
+from normalkit.mesh.examples import bumpy_torus_pair
+
+pytestmark = pytest.mark.skipif(not embree.available(),
+                                reason="Embree's library is not where embreex's wheel keeps it")
+
+
+@pytest.fixture(scope="module")
+def torus():
+    high, _ = bumpy_torus_pair(high_faces=20_000, low_faces=256)
+    return np.ascontiguousarray(high.positions, np.float32), high.faces
+
+
+def _rays(n, seed=0):
+    """Rays from a box around the torus towards random points near it: hits at every
+    angle, grazing rays, misses, finite and infinite tfar, non-unit directions."""
+    rng = np.random.default_rng(seed)
+    o = rng.uniform(-2, 2, (n, 3)).astype(np.float32)
+    target = rng.uniform(-1.4, 1.4, (n, 3)).astype(np.float32)
+    target[:, 2] *= 0.3
+    d = (target - o) * rng.uniform(0.5, 2.0, (n, 1)).astype(np.float32)
+    tfar = np.where(rng.random(n) < 0.3, np.inf, rng.uniform(0.2, 1.5, n)).astype(np.float32)
+    return o, d, tfar
+
+
+def test_direct_scene_matches_embreex_bit_for_bit(torus):
+    v, f = torus
+    o, d, tfar = _rays(20_003)  # not a multiple of the packet width
+    n = len(o)
+    out = {}
+    for name, scene in (("direct", embree.Scene(v, f)), ("embreex", _EmbreexScene(v, f))):
+        prim = np.empty(n, np.int32)
+        u, w, t = np.empty(n, np.float32), np.empty(n, np.float32), tfar.copy()
+        scene.intersect(o, d, t, prim, u, w)
+        blocked = np.empty(n, bool)
+        scene.occluded(o, d, tfar.copy(), blocked)
+        out[name] = prim, u, w, t, blocked
+    a, b = out["direct"], out["embreex"]
+    hit = a[0] >= 0
+    assert 0.2 < hit.mean() < 0.9  # both hits and misses are tested
+    np.testing.assert_array_equal(a[0], b[0])
+    for k in (1, 2):  # barycentrics of hits (a miss's are not defined by embreex)
+        np.testing.assert_array_equal(a[k][hit], b[k][hit])
+    np.testing.assert_array_equal(a[3], b[3])  # hit distances; misses keep tfar
+    np.testing.assert_array_equal(a[4], b[4])
+    np.testing.assert_array_equal(a[4], hit)  # occluded ⇔ some hit within tfar
+
+
+def test_raycaster_uses_the_direct_scene_and_checks_indices(torus):
+    v, f = torus
+    assert isinstance(new_scene(v, f), embree.Scene)
+    with pytest.raises(ValueError, match="face indices"):
+        RayCaster(v, np.array([[0, 1, len(v)]]))
+
+
+def test_empty_scene_misses_everything():
+    scene = embree.Scene(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int64))
+    o, d, tfar = _rays(10)
+    prim = np.empty(10, np.int32)
+    scene.intersect(o, d, tfar.copy(), prim, np.empty(10, np.float32), np.empty(10, np.float32))
+    assert np.all(prim == -1)
+
+
+def test_grouped_caster_matches_across_backends(torus, monkeypatch):
+    v, f = torus
+    groups = (np.arange(len(f)) % 3 == 0).astype(int)
+    o, d, tfar = _rays(5000, seed=1)
+    ray_group = np.random.default_rng(2).integers(0, 2, len(o))
+    direct = RayCaster(v, f, groups=groups).intersect(o, d, tfar, group=ray_group)
+    monkeypatch.setattr(rays.embree, "available", lambda: False)
+    fallback = RayCaster(v, f, groups=groups)
+    assert isinstance(fallback._groups[0][0], _EmbreexScene)
+    ref = fallback.intersect(o, d, tfar, group=ray_group)
+    np.testing.assert_array_equal(direct.prim, ref.prim)
+    hit = ref.prim >= 0
+    assert hit.any()
+    np.testing.assert_array_equal(direct.t, ref.t)
+    np.testing.assert_array_equal(direct.u[hit], ref.u[hit])
+    assert np.all(groups[direct.prim[hit]] == ray_group[hit])  # each ray saw its group only
+
+
+def test_environment_variable_turns_the_direct_path_off(monkeypatch):
+    assert embree._find_library() is not None
+    monkeypatch.setenv("NORMALKIT_EMBREE", "embreex")
+    assert embree._find_library() is None
+
+
+def test_bakes_are_identical_on_either_path(monkeypatch):
+    from normalkit.baking.bake import bake
+
+    high, low = bumpy_torus_pair(high_faces=20_000, low_faces=256)
+    kw = dict(size=96, samples=4, maps=("normal", "ao", "thickness", "height"))
+    direct = bake(high, low, **kw)
+    monkeypatch.setattr(rays.embree, "available", lambda: False)
+    ref = bake(high, low, **kw)
+    assert direct.coverage.any()
+    for name in kw["maps"]:
+        np.testing.assert_array_equal(direct.maps[name], ref.maps[name])
