@@ -380,7 +380,8 @@ def instrument(record_rays: list | None = None):
     patch(nb, "rasterize_tile", timed("rasterize (thread-s)"))
     patch(nb, "_trace", timed("trace (thread-s)"))
     patch(nb, "_normalize", timed("normalize"))  # older bake.py; now inline (bake: rest)
-    patch(npad, "dilate", timed("padding"))
+    patch(npad, "dilate", timed("padding"))  # older bake.py
+    patch(npad, "dilate_in_place", timed("padding"))
     patch(nenc, "encode_normals", timed("encode 16-bit"))
     patch(nimg, "write_image", timed("PNG write"))
     try:

@@ -181,3 +181,18 @@ def test_each_kernel_is_compiled_for_one_set_of_argument_types(pair, monkeypatch
          padding=0, max_distance=0.1)
     for kernel in (raster._raster_kernel, bake_kernels.setup_rays, bake_kernels.shade_tile):
         assert len(kernel.signatures) == 1, kernel.signatures
+
+
+def test_high_poly_side_errors_and_notices_come_in_order(pair, tmp_path):
+    """The high-poly loads on a thread: a bad low-poly is still reported first, a bad
+    high-poly after a good low-poly, and the thread's notices reach ``log``."""
+    high, low, _ = pair
+    missing = tmp_path / "missing.ply"
+    with pytest.raises(NormalkitError, match="no UVs"):
+        bake(missing, low.replace(uvs=None), size=32)
+    with pytest.raises(NormalkitError, match="missing.ply"):
+        bake(missing, low, size=32)
+    notes = []
+    result = bake(high.replace(normals=None), low, size=32, samples=1, log=notes.append)
+    assert result.coverage.any()
+    assert any("normals" in n for n in notes), notes

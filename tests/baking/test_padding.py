@@ -129,3 +129,28 @@ def test_shape_mismatch():
         dilate(image, mask[:-1], 2)
     with pytest.raises(NormalkitError, match=r"mask must be \(H, W\)"):
         dilate(image, mask[..., None], 2)
+
+
+@pytest.mark.parametrize("texels", [3.5, math.inf])
+def test_in_place_padding_of_several_images_matches_dilate(texels, monkeypatch):
+    import normalkit.baking.padding as padding
+
+    monkeypatch.setattr(padding, "_TILE", 16)  # many tiles, halos across their borders
+    rng = np.random.default_rng(5)
+    mask = ndimage.binary_dilation(rng.random((70, 90)) < 0.01, iterations=2)
+    a = rng.normal(size=(70, 90, 3)).astype(np.float32)
+    b = rng.integers(0, 65535, (70, 90)).astype(np.uint16)
+    want = [dilate(a, mask, texels), dilate(b, mask, texels)]
+    before = a.copy()
+    padding.dilate_in_place([a, b], mask, texels)
+    np.testing.assert_array_equal(a, want[0])
+    np.testing.assert_array_equal(b, want[1])
+    assert not np.array_equal(a, before)  # padding did fill texels
+
+
+def test_in_place_padding_needs_contiguous_images():
+    from normalkit.baking.padding import dilate_in_place
+
+    image = np.zeros((8, 8, 3), np.float32)[:, :, :2]
+    with pytest.raises(NormalkitError, match="C-contiguous"):
+        dilate_in_place([image], np.eye(8, dtype=bool), 2)

@@ -141,3 +141,40 @@ def test_errors():
         decode_normals(np.zeros((2, 2, 2), np.uint8))
     with pytest.raises(NormalkitError, match="int32"):
         decode_normals(np.zeros((2, 2, 3), np.int32))
+
+
+def _numpy_encode(n, bits, directx):
+    """The reference formula, in NumPy's float32 arithmetic (the compiled kernel's
+    contract: the same bits)."""
+    top = {8: 255, 16: 65535}[bits]
+    half = 0.5 * top
+    scale = np.array([half, (-1 if directx else 1) * half, half], dtype=np.float32)
+    out = np.multiply(n, scale, dtype=np.float32)
+    out += np.float32(half)
+    np.clip(out, 0.0, top, out=out)
+    np.rint(out, out=out)
+    return out.astype(np.uint8 if bits == 8 else np.uint16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("directx", [False, True])
+def test_compiled_encoding_matches_numpy_bit_for_bit(dtype, bits, directx):
+    rng = np.random.default_rng(bits)
+    n = rng.normal(size=(700, 1100, 3))  # > one thread block, not a multiple of it
+    n /= np.linalg.norm(n, axis=2, keepdims=True)
+    top = {8: 255, 16: 65535}[bits]
+    # Exact ties of the rounding (k + 0.5 after scaling), out-of-range values, ±0.
+    n.reshape(-1, 3)[:top, 0] = (np.arange(top) + 0.5 - 0.5 * top) / (0.5 * top)
+    n[-1, :4] = [[1.5, -1.5, 0.0], [-0.0, 2.0, -2.0], [1, -1, 0], [1e-30, -1e-30, 0.999999]]
+    n = n.astype(dtype)
+    np.testing.assert_array_equal(encode_normals(n, bits, directx=directx),
+                                  _numpy_encode(n, bits, directx))
+
+
+def test_compiled_encoding_rejects_non_finite_anywhere():
+    n = np.zeros((600, 600, 3), np.float32)
+    n[..., 2] = 1
+    n[599, 599, 1] = np.inf  # in the last block
+    with pytest.raises(NormalkitError, match="NaN or infinite"):
+        encode_normals(n, 16)

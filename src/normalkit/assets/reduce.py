@@ -337,7 +337,7 @@ def _bake_two_passes(high: Mesh, low: Mesh, cage: Mesh, extrusion: float, depth:
     Returns the result and, if a second pass ran, a dict describing it (else None).
     """
     from ..baking.bake import bake
-    from ..baking.padding import dilate
+    from ..baking.padding import dilate_in_place
 
     def quiet(msg):  # the first pass's misses are handled (and reported) below
         if "got no hit" not in msg:
@@ -377,18 +377,12 @@ def _bake_two_passes(high: Mesh, low: Mesh, cage: Mesh, extrusion: float, depth:
             + (f"; {result.stats['miss_texels']:,} stay empty and take their neighbours' "
                "values (padding). A larger --faces target leaves less to bridge"
                if result.stats["miss_texels"] else ""))
-    if result.coverage.any():  # pad both maps into the empty texels, once
-        if result.color is not None:
-            both = dilate(np.concatenate([result.normals, result.color], axis=2),
-                          result.coverage, math.inf)
-            result.normals, result.color = both[..., :3], both[..., 3:]
-        else:
-            result.normals = dilate(result.normals, result.coverage, math.inf)
+    if result.coverage.any():  # pad every map into the empty texels, once, in place
+        images = [result.normals] + ([result.color] if result.color is not None else [])
         for group in ("maps", "raw"):
-            images = getattr(result, group)
-            for m in list(images):
-                images[m] = (result.normals if m == "normal" else
-                             dilate(images[m], result.coverage, math.inf))
+            images += [v for k, v in getattr(result, group).items()
+                       if v is not result.normals and all(v is not x for x in images)]
+        dilate_in_place(images, result.coverage, math.inf)
     return result, second
 
 

@@ -292,70 +292,74 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                                  "cage, or use extrusion")
         high, low, high_group, low_group = _groups(high, low, hard_angle, log)
         hard_angle = None  # applied per part
-    low = _as_mesh(low, "low-poly")
-    uvs = low.require_uvs()
-    layout = uv_layout(uvs, w, h)
-    _check_uv_area(low, layout, log)  # before loading the high-poly
-    if layout.wrapped:
-        log(f"warning: {low.name}: UVs outside [0, 1] wrap around the texture")
-    high = _as_mesh(high, "high-poly")
-    low = ensure_normals(low, hard_angle=hard_angle, log=log)
-    high = ensure_normals(high, log=log)
+    # The high-poly loads and gets its BVH on a thread while this one prepares the
+    # low-poly and the output buffers (the two mostly run outside the GIL: file reads,
+    # NumPy, Embree's build, page faults).
+    high_side = _HighSide(high, high_group, log)
+    try:
+        low = _as_mesh(low, "low-poly")
+        uvs = low.require_uvs()
+        layout = uv_layout(uvs, w, h)
+        _check_uv_area(low, layout, log)
+        if layout.wrapped:
+            log(f"warning: {low.name}: UVs outside [0, 1] wrap around the texture")
+        low = ensure_normals(low, hard_angle=hard_angle, log=log)
+        cage_mesh = None
+        if cage is not None:
+            cage_mesh = _as_mesh(cage, "cage")
+            if cage_mesh.n_faces != low.n_faces or not np.array_equal(
+                    _topology(cage_mesh), _topology(low)):
+                raise NormalkitError(
+                    f"cage '{cage_mesh.name}' does not match the low-poly's topology "
+                    f"({cage_mesh.n_faces} vs {low.n_faces} faces, or different "
+                    "connectivity); make the cage from a copy of the low-poly")
+
+        diag = float(np.linalg.norm(np.ptp(low.positions, axis=0)))
+        if extrusion is None:
+            extrusion = 0.01 * diag
+        if max_distance is None:
+            max_distance = 0.02 * diag
+        max_depth = np.inf if max_distance == 0 else float(max_distance)
+
+        tangents = None
+        if space == "tangent":
+            from ..mesh.tangents import compute_tangents
+
+            tangents = compute_tangents(low).reshape(-1, 3, 4)
+        frame = _LowFrame(low, tangents, cage_mesh)
+        frame.group = low_group
+        offsets = sample_offsets(samples)
+
+        # Every buffer is written once here, so the tiles find their pages mapped. The
+        # tiles fill rows [r_lo, r_hi) × cols [c_lo, c_hi) (texels no ray hit get the
+        # flat value there); the rest keeps the flat value.
+        r_lo, r_hi = layout.row_range
+        c_lo, c_hi = layout.col_range
+        flat = (0.0, 0.0, 1.0) if space == "tangent" else (0.0, 0.0, 0.0)
+        acc = np.empty((h, w, 3), np.float32)
+        acc[...] = flat
+        acc_color = np.zeros((h, w, 4), np.float32) if color else None
+        extra = {}
+        for name in extra_maps:
+            extra[name] = np.empty((h, w, CHANNELS[name]), np.float32)
+            extra[name][...] = flat_value(name, space)
+        # Maps whose samples can fail on their own (thickness: no inside behind the hit).
+        extra_coverage = {m: np.zeros((h, w), bool) for m in extra_maps if m == "thickness"}
+        hits = np.empty((h, w), np.uint16)  # ≤ 64 samples per texel
+        sampled = np.empty((h, w), np.uint16)
+        overlap = np.empty((h, w), bool)
+        for buffer in (hits, sampled, overlap):
+            buffer.fill(0)
+    finally:
+        high, caster, high_normals = high_side.result()  # the low-poly's errors first
     if color and not high.has_color:
         raise NormalkitError(
             f"{high.name}: asked to bake colour, but the high-poly has no vertex colours and "
             "no base-colour texture with UVs; bake normals only, or give a high-poly with "
             "colour (PLY/OBJ vertex colours, glTF COLOR_0 or baseColorTexture)")
-    cage_mesh = None
-    if cage is not None:
-        cage_mesh = _as_mesh(cage, "cage")
-        if cage_mesh.n_faces != low.n_faces or not np.array_equal(
-                _topology(cage_mesh), _topology(low)):
-            raise NormalkitError(
-                f"cage '{cage_mesh.name}' does not match the low-poly's topology "
-                f"({cage_mesh.n_faces} vs {low.n_faces} faces, or different connectivity); "
-                "make the cage from a copy of the low-poly")
-
-    diag = float(np.linalg.norm(np.ptp(low.positions, axis=0)))
-    if extrusion is None:
-        extrusion = 0.01 * diag
-    if max_distance is None:
-        max_distance = 0.02 * diag
-    max_depth = np.inf if max_distance == 0 else float(max_distance)
-
-    tangents = None
-    if space == "tangent":
-        from ..mesh.tangents import compute_tangents
-
-        tangents = compute_tangents(low).reshape(-1, 3, 4)
-
-    caster = RayCaster(high.positions, high.faces, groups=high_group)
-    frame = _LowFrame(low, tangents, cage_mesh)
-    frame.group = low_group
-    high_normals = _high_normals(high)
     high_color = _HighColor(high) if color else None
     surface = HighSurface(high, caster, extra_maps, settings, log) if extra_maps else None
-    offsets = sample_offsets(samples)
 
-    r_lo, r_hi = layout.row_range
-    c_lo, c_hi = layout.col_range
-    # The tiles fill rows [r_lo, r_hi) × cols [c_lo, c_hi) of every buffer (texels no
-    # ray hit get the flat value there); the rest is flat from the start.
-    acc = np.empty((h, w, 3), np.float32)
-    flat = (0.0, 0.0, 1.0) if space == "tangent" else (0.0, 0.0, 0.0)
-    for region in (np.s_[:r_lo], np.s_[r_hi:], np.s_[r_lo:r_hi, :c_lo],
-                   np.s_[r_lo:r_hi, c_hi:]):
-        acc[region] = flat
-    acc_color = np.zeros((h, w, 4), np.float32) if color else None
-    extra = {}
-    for name in extra_maps:
-        extra[name] = np.empty((h, w, CHANNELS[name]), np.float32)
-        extra[name][...] = flat_value(name, space)
-    # Maps whose samples can fail on their own (thickness: no inside behind the hit).
-    extra_coverage = {m: np.zeros((h, w), bool) for m in extra_maps if m == "thickness"}
-    hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
-    sampled = np.zeros((h, w), np.uint16)
-    overlap = np.zeros((h, w), bool)
     tile_rows = max(1, TILE_SAMPLES // max(1, (c_hi - c_lo) * samples))
     tiles = [(r, min(r + tile_rows, r_hi)) for r in range(r_lo, r_hi, tile_rows)]
     n_threads = threads or default_threads()
@@ -392,6 +396,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         bar.update(1)
     bar.close()
 
+    ao_distance = surface.ao_distance if surface is not None else None
+    # Free the high-poly, its BVH and the tile data now: padding and encoding then reuse
+    # their memory instead of faulting in fresh pages (slow on virtual machines).
+    caster = surface = frame = high_normals = high_color = work = None
+    high = None  # the loaded high-poly (when given as a path)
     coverage = hits > 0
     misses = (sampled > 0) & ~coverage
     normals = acc  # each tile normalized its own texels
@@ -403,17 +412,12 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     if acc_color is not None:  # mean of the hits, in place
         np.divide(acc_color, hits[..., None], out=acc_color, where=coverage[..., None])
     if padding > 0 and coverage.any() and not coverage.all():  # else nothing to pad
-        from .padding import dilate
+        from .padding import dilate_in_place
 
-        if acc_color is not None and w * h <= 4096 * 4096:  # one feature transform
-            both = dilate(np.concatenate([normals, acc_color], axis=2), coverage, padding)
-            normals, acc_color = both[..., :3], both[..., 3:]
-        else:
-            normals = dilate(normals, coverage, padding)
-            if acc_color is not None:
-                acc_color = dilate(acc_color, coverage, padding)
-        for name in extra:
-            extra[name] = dilate(extra[name], coverage, padding)
+        # In place, one feature transform for every buffer (a copy of a 4096² normal
+        # map alone would be another 200 MB).
+        dilate_in_place([normals, *([acc_color] if acc_color is not None else []),
+                         *extra.values()], coverage, padding)
     result_maps, raw, ranges = {"normal": normals} if "normal" in maps else {}, {}, {}
     for name in extra_maps:
         if name in RANGED:
@@ -434,9 +438,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         "extrusion": float(extrusion), "max_distance": float(max_distance),
         "threads": n_threads, "seconds": time.perf_counter() - t_start,
     }
-    if surface is not None:
+    if extra_maps:
         stats["ao_rays"] = settings.ao_rays
-        stats["ao_distance"] = surface.ao_distance
+        stats["ao_distance"] = ao_distance
         # Per map: texels filled and texels sampled but left without a value.
         stats["maps"] = {m: {"texels": int(extra_coverage.get(m, coverage).sum()),
                              "miss_texels": int(((sampled > 0) & ~extra_coverage.get(
@@ -548,6 +552,47 @@ def _topology(mesh: Mesh) -> np.ndarray:
     _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
     rank = np.argsort(np.argsort(first))
     return rank[inverse.ravel()]
+
+
+class _HighSide:
+    """The high-poly loaded, its normals completed, its Embree scene built and its corner
+    normals packed, on a thread of its own, started on construction.
+
+    :meth:`result` waits for it and returns (high, caster, high_normals), or raises what
+    the thread raised; notices it logged are passed on then, in order, so they never
+    interleave with the main thread's. Called from a ``finally`` while another error is
+    on its way, it waits and lets that one through.
+    """
+
+    def __init__(self, high, groups, log):
+        import threading
+
+        self._notes: list[str] = []
+        self._out = self._error = None
+        self._thread = threading.Thread(target=self._run, args=(high, groups),
+                                        name="normalkit-high", daemon=True)
+        self._log = log
+        self._thread.start()
+
+    def _run(self, high, groups) -> None:
+        try:
+            high = ensure_normals(_as_mesh(high, "high-poly"), log=self._notes.append)
+            caster = RayCaster(high.positions, high.faces, groups=groups)
+            self._out = high, caster, _high_normals(high)
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self._error = exc
+
+    def result(self):
+        import sys
+
+        self._thread.join()
+        for note in self._notes:
+            self._log(note)
+        if sys.exc_info()[1] is not None:  # leaving with another error: that one wins
+            return None, None, None
+        if self._error is not None:
+            raise self._error
+        return self._out
 
 
 class _LowFrame:
