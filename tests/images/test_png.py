@@ -30,8 +30,13 @@ def _cv2_decode(data):
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("channels", [None, 3, 4])
 @pytest.mark.parametrize("strip_bytes", [1, 500, 1 << 21])  # one row per strip … one strip
-def test_round_trip_through_libpng(monkeypatch, dtype, channels, strip_bytes):
+@pytest.mark.parametrize("deflater", ["isal", "zlib"])
+def test_round_trip_through_libpng(monkeypatch, dtype, channels, strip_bytes, deflater):
     monkeypatch.setattr(png, "_STRIP_BYTES", strip_bytes)
+    if deflater == "zlib":  # as on a machine without isal
+        monkeypatch.setattr(png, "_compressor", lambda level: zlib)
+    else:
+        assert png._compressor(1).__name__ == "isal.isal_zlib"
     rng = np.random.default_rng(7)
     shape = (37, 53) if channels is None else (37, 53, channels)
     image = rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
@@ -48,6 +53,19 @@ def test_pillow_reads_every_colour_type(channels, mode, monkeypatch):
         im.load()  # checks the chunk CRCs and the zlib stream (incl. Adler-32)
         assert im.mode == mode
         np.testing.assert_array_equal(np.asarray(im).reshape(image.shape), image)
+
+
+@pytest.mark.parametrize("level", [0, 1, 3, 4, 9])
+def test_every_level_decodes_through_pillow_and_libpng(level, monkeypatch):
+    monkeypatch.setattr(png, "_STRIP_BYTES", 300)  # many strips joined by sync flushes
+    rng = np.random.default_rng(level)
+    image = rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    image[10:30] = image[10]
+    data = _encode(image, level=level, threads=2)
+    np.testing.assert_array_equal(_cv2_decode(data), image)
+    with Image.open(io.BytesIO(data)) as im:
+        np.testing.assert_array_equal(np.asarray(im), image)
+    assert png._compressor(level).__name__ == ("isal.isal_zlib" if 1 <= level <= 3 else "zlib")
 
 
 def test_smooth_maps_compress():

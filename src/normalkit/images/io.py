@@ -201,7 +201,7 @@ def write_image(
         Output file. The extension (case-insensitive) picks the format:
 
         - ``.png``: uint8 or uint16, written by :func:`normalkit.images.png.write_png`
-          (Up filter, zlib level 1, deflated on every core).
+          (Up filter, deflate level 1 (ISA-L's, or zlib's), deflated on every core).
         - ``.exr``: float16 or float32, written by OpenEXR with ZIP compression
           as channels ``R, G, B(, A)``, or ``Y`` for a gray image.
         - ``.tif`` / ``.tiff``: any of :data:`IMAGE_FORMATS` ``[".tif"]``,
