@@ -209,3 +209,20 @@ def test_fast_obj_path_leaves_other_files_to_trimesh(tmp_path, text):
     path = tmp_path / "m.obj"
     path.write_text(text)
     assert mesh_io._read_simple_obj(path) is None
+
+
+@pytest.mark.parametrize("suffix", [".ply", ".obj", ".stl"])
+def test_geometry_callback_gets_the_meshes_own_arrays(tmp_path, suffix):
+    m = grid_plane(6, height=lambda x, y: x * y)
+    path = tmp_path / f"m{suffix}"
+    if suffix == ".ply":
+        save_ply(m, path)
+    elif suffix == ".obj":
+        save_obj(m, path)
+    else:
+        trimesh.Trimesh(m.positions, m.faces, process=False).export(path)
+    seen = []
+    loaded = load_mesh(path, geometry=lambda p, f: seen.append((p, f)))
+    assert len(seen) == 1
+    assert seen[0][0] is loaded.positions and seen[0][1] is loaded.faces
+    np.testing.assert_allclose(loaded.corner_positions(), m.corner_positions(), atol=1e-6)

@@ -103,13 +103,13 @@ class BakeResult:
                 f"{s['seconds']:.2f} s on {count(s['threads'], 'thread')}")
 
 
-def _as_mesh(m, label: str) -> Mesh:
+def _as_mesh(m, label: str, geometry=None) -> Mesh:
     from ..mesh.io import load_mesh
 
     if isinstance(m, Mesh):
         return m.validate()
     if isinstance(m, (str, os.PathLike)):
-        return load_mesh(m)
+        return load_mesh(m, geometry=geometry)
     raise NormalkitError(f"{label}: expected a Mesh or a path, got {type(m).__name__}")
 
 
@@ -330,14 +330,16 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         frame.group = low_group
         offsets = sample_offsets(samples)
 
-        # Every buffer is written once here, so the tiles find their pages mapped. The
-        # tiles fill rows [r_lo, r_hi) × cols [c_lo, c_hi) (texels no ray hit get the
-        # flat value there); the rest keeps the flat value.
+        # Row tiles span the whole width and fill rows [r_lo, r_hi) of every buffer
+        # (texels no ray hit get the flat value); rows outside keep the flat value, set
+        # here. The rest of each buffer is first touched by the tiles: its pages are
+        # faulted in by the worker threads, in parallel.
         r_lo, r_hi = layout.row_range
-        c_lo, c_hi = layout.col_range
+        c_lo, c_hi = 0, w
         flat = (0.0, 0.0, 1.0) if space == "tangent" else (0.0, 0.0, 0.0)
         acc = np.empty((h, w, 3), np.float32)
-        acc[...] = flat
+        acc[:r_lo] = flat
+        acc[r_hi:] = flat
         acc_color = np.zeros((h, w, 4), np.float32) if color else None
         extra = {}
         for name in extra_maps:
@@ -345,11 +347,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             extra[name][...] = flat_value(name, space)
         # Maps whose samples can fail on their own (thickness: no inside behind the hit).
         extra_coverage = {m: np.zeros((h, w), bool) for m in extra_maps if m == "thickness"}
-        hits = np.empty((h, w), np.uint16)  # ≤ 64 samples per texel
-        sampled = np.empty((h, w), np.uint16)
-        overlap = np.empty((h, w), bool)
-        for buffer in (hits, sampled, overlap):
-            buffer.fill(0)
+        hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
+        sampled = np.zeros((h, w), np.uint16)
+        overlap = np.zeros((h, w), bool)
     finally:
         high, caster, high_normals = high_side.result()  # the low-poly's errors first
     if color and not high.has_color:
@@ -554,45 +554,80 @@ def _topology(mesh: Mesh) -> np.ndarray:
     return rank[inverse.ravel()]
 
 
+class _Background:
+    """``fn(*args)`` on a daemon thread, started at once; :meth:`result` waits for it and
+    returns its value or raises its exception."""
+
+    def __init__(self, fn, *args, name: str = "normalkit"):
+        import threading
+
+        self._value = self._error = None
+
+        def run():
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # handed over by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class _HighSide:
     """The high-poly loaded, its normals completed, its Embree scene built and its corner
-    normals packed, on a thread of its own, started on construction.
+    normals packed, on a thread of its own, started on construction. The BVH build starts
+    on one more thread as soon as the file's positions and triangles are read
+    (``load_mesh(geometry=)``), while the loader assembles the per-corner data.
 
-    :meth:`result` waits for it and returns (high, caster, high_normals), or raises what
-    the thread raised; notices it logged are passed on then, in order, so they never
-    interleave with the main thread's. Called from a ``finally`` while another error is
-    on its way, it waits and lets that one through.
+    :meth:`result` waits and returns (high, caster, high_normals), or raises what the
+    thread raised; notices it logged are passed on then, in order, so they never
+    interleave with the calling thread's. Called from a ``finally`` while another error
+    is on its way, it waits and lets that one through.
     """
 
     def __init__(self, high, groups, log):
-        import threading
-
         self._notes: list[str] = []
-        self._out = self._error = None
-        self._thread = threading.Thread(target=self._run, args=(high, groups),
-                                        name="normalkit-high", daemon=True)
         self._log = log
-        self._thread.start()
+        self._job = _Background(self._prepare, high, groups, name="normalkit-high")
 
-    def _run(self, high, groups) -> None:
+    def _prepare(self, high, groups):
+        early = []
+
+        def start(positions, faces):
+            early.append((positions, faces,
+                          _Background(RayCaster, positions, faces, name="normalkit-bvh")))
+
         try:
-            high = ensure_normals(_as_mesh(high, "high-poly"), log=self._notes.append)
+            high = _as_mesh(high, "high-poly", geometry=start if groups is None else None)
+            high = ensure_normals(high, log=self._notes.append)
+        finally:
+            if early:
+                early[0][2].wait()  # never leave a build running behind an error
+        caster = None
+        if early and early[0][0] is high.positions and early[0][1] is high.faces:
+            caster = early[0][2].result()
+        if caster is None:
             caster = RayCaster(high.positions, high.faces, groups=groups)
-            self._out = high, caster, _high_normals(high)
-        except BaseException as exc:  # handed to the caller's thread by result()
-            self._error = exc
+        return high, caster, _high_normals(high)
 
     def result(self):
         import sys
 
-        self._thread.join()
+        self._job.wait()
         for note in self._notes:
             self._log(note)
         if sys.exc_info()[1] is not None:  # leaving with another error: that one wins
             return None, None, None
-        if self._error is not None:
-            raise self._error
-        return self._out
+        return self._job.result()
 
 
 class _LowFrame:

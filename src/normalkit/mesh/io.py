@@ -42,7 +42,7 @@ def _quiet_trimesh():
         yield
 
 
-def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
+def load_mesh(path: str | os.PathLike, log=None, *, geometry=None) -> Mesh:
     """Load a triangle mesh with its per-corner normals, UVs and colour.
 
     Parameters
@@ -51,6 +51,12 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
         An OBJ, PLY, STL, OFF, glTF or GLB file.
     log : callable, optional
         Receives one-line notices (e.g. a base-colour texture that had to be dropped).
+    geometry : callable, optional
+        Called once with the mesh's ``positions`` and ``faces`` as soon as they are read
+        (for a binary PLY, before the per-corner normals, UVs and colours are assembled
+        and the mesh is checked; for other files, when the mesh is complete), so a caller
+        can start work on the shape, such as a BVH build, while the rest loads. The
+        returned Mesh holds these same arrays unless loading fails.
 
     Returns
     -------
@@ -82,14 +88,14 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
     if suffix == ".ply":
         header = _ply_header(path, size)
         with np.errstate(all="ignore"):  # NaN/inf data: Mesh.validate reports it
-            fast = _read_simple_binary_ply(path, header)
+            fast = _read_simple_binary_ply(path, header, geometry)
         if fast is not None:
             return fast.validate()
     elif suffix == ".obj":
         with np.errstate(all="ignore"):
             fast = _read_simple_obj(path)
         if fast is not None:
-            return fast.validate()
+            return _announce(fast.validate(), geometry)
 
     linear = suffix in (".gltf", ".glb")  # glTF COLOR_0 is linear; OBJ/PLY colours sRGB
     # trimesh parses lazily (colours, UVs, embedded images are decoded on first access),
@@ -104,7 +110,13 @@ def load_mesh(path: str | os.PathLike, log=None) -> Mesh:
         mesh = _concatenate(parts, name=path.name, log=log)
     if suffix == ".obj":
         mesh = _obj_file_order(mesh, path)
-    return mesh.validate()
+    return _announce(mesh.validate(), geometry)
+
+
+def _announce(mesh: Mesh, geometry) -> Mesh:
+    if geometry is not None:
+        geometry(mesh.positions, mesh.faces)
+    return mesh
 
 
 def _check_file(path: Path, suffix: str) -> int:
@@ -420,7 +432,7 @@ def _ply_header(path: Path, size: int):
     return fmt, elements, start
 
 
-def _read_simple_binary_ply(path: Path, header) -> Mesh | None:
+def _read_simple_binary_ply(path: Path, header, geometry=None) -> Mesh | None:
     """Fast path for the common binary PLY: float vertex properties, triangle faces only.
 
     Reads the file with one ``np.fromfile``-style view instead of importing trimesh
@@ -459,6 +471,8 @@ def _read_simple_binary_ply(path: Path, header) -> Mesh | None:
     if n_f and (faces.min() < 0 or faces.max() >= n_v):
         raise NormalkitError(f"'{path}': a face indexes a vertex that does not exist; "
                              "re-export the file")
+    if geometry is not None and n_f:
+        geometry(positions, faces)
     normals = uvs = None
     if {"nx", "ny", "nz"} <= set(names):
         normals = _normalize(np.stack([vert["nx"], vert["ny"], vert["nz"]], 1)
