@@ -108,3 +108,4 @@ def test_pattern_colors_per_vertex_in_range():
     assert col[..., :3].std() > 0.05
     moved = mesh.replace(positions=mesh.positions + [10.0, -5.0, 2.0])
     np.testing.assert_allclose(pattern_colors(moved), col, atol=1e-5)
+

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..core.errors import NormalkitError
+from ..core.parallel import run_threads
 from ..core.plural import count
 from ..mesh.model import Mesh, weld_positions
 
@@ -168,13 +169,15 @@ def decimate(mesh: Mesh, *, faces: int | None = None, ratio: float | None = None
     if len(tris) == 0:
         raise NormalkitError(f"{mesh.name}: every triangle is degenerate (zero area)")
 
-    border_edges, nonmanifold = edge_counts(tris, len(positions))
+    # The edge census and the parts are independent sorts and graph passes that release
+    # the GIL: on two threads.
+    (border_edges, nonmanifold), (labels, n_parts) = run_threads(
+        lambda job: job(tris, len(positions)), [edge_counts, part_labels], 2)
     if nonmanifold:
         log(f"warning: {mesh.name}: {nonmanifold:,} non-manifold edges (shared by 3+ "
             "triangles); decimation can open holes there. Repair them first if the result "
             "shows holes (e.g. Blender: Select > All by Trait > Non Manifold)")
 
-    labels, n_parts = part_labels(tris, len(positions))
     part_faces = np.bincount(labels, minlength=n_parts)
     part_area = (np.bincount(labels, weights=_areas(positions, tris), minlength=n_parts)
                  if n_parts > 1 else np.ones(1))

@@ -217,7 +217,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     triangles, the bake ≈1 s per million rays on 2 cores plus ≈1 s per million
     high-poly triangles for its BVH; PNG encoding ≈0.5 s per 2048² 16-bit map.
     """
-    from ..baking.bake import _as_mesh, check_threads
+    from ..baking.bake import PreparedHigh, _as_mesh, check_threads
     from ..baking.bake import peak_bytes as bake_peak_bytes
     from ..baking.maps import check_maps
     from ..core.commands import view_command
@@ -263,6 +263,9 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     try:
         with atomic_folder(outdir, inputs) as tmp:
             t0 = time.perf_counter()
+            # The bake's high-poly side (Embree scene, packed normals) is built on a
+            # thread meanwhile: decimation and unwrapping leave a core to it.
+            prepared = PreparedHigh(high, log=log)
             say(f"decimating {high.n_faces:,} → {target:,} triangles …")
             low, dinfo = decimate(high, faces=target, log=log)
             seconds["decimate"] = time.perf_counter() - t0
@@ -276,10 +279,10 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
             extrusion = RAY_FACTOR * dinfo.max_outside + RAY_MARGIN * dinfo.diagonal
             depth = RAY_FACTOR * dinfo.max_inside + RAY_MARGIN * dinfo.diagonal
             cage = projection_cage(low, extrusion)
-            result, second = _bake_two_passes(high, low, cage, extrusion, depth, log, size=size,
-                                              space=space, samples=samples, threads=threads,
-                                              progress=progress, color=high.has_color,
-                                              maps=maps, map_settings=map_settings)
+            result, second = _bake_two_passes(
+                prepared, low, cage, extrusion, depth, log, size=size, space=space,
+                samples=samples, threads=threads, progress=progress, color=high.has_color,
+                maps=maps, map_settings=map_settings)
             seconds["bake"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()
@@ -329,7 +332,7 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
                         normals=result.normals, color=result.color)
 
 
-def _bake_two_passes(high: Mesh, low: Mesh, cage: Mesh, extrusion: float, depth: float, log,
+def _bake_two_passes(high, low: Mesh, cage: Mesh, extrusion: float, depth: float, log,
                      **kw):
     """Bake; texels whose rays all missed get a second pass with rays twice as long.
 

@@ -199,7 +199,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     ----------
     high, low : Mesh or path, or lists of them (bake groups)
         The detailed source and the UV-mapped target. Meshes without normals get
-        smooth ones (and ``log`` says so); ``low`` must have UVs. Two lists of the same
+        smooth ones (and ``log`` says so); ``low`` must have UVs. ``high`` may also be a
+        :class:`PreparedHigh` (its scene built once for several bakes, or while the
+        caller does other work). Two lists of the same
         length are bake groups, paired by order: low part k is baked from high part k
         only (its rays, and every map's secondary rays, see no other part), so parts that
         lie close together or interpenetrate do not project onto each other. The low
@@ -286,6 +288,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                  f"use a smaller size (at most {_largest_fitting(w, h, color)} fits)")
 
     high_group = low_group = None
+    if isinstance(high, PreparedHigh) and isinstance(low, (list, tuple)):
+        raise NormalkitError("bake groups need the high-poly parts themselves, not a "
+                             "PreparedHigh")
     if isinstance(high, (list, tuple)) or isinstance(low, (list, tuple)):
         if cage is not None:
             raise NormalkitError("bake groups take no cage yet; bake each group with its own "
@@ -295,7 +300,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     # The high-poly loads and gets its BVH on a thread while this one prepares the
     # low-poly and the output buffers (the two mostly run outside the GIL: file reads,
     # NumPy, Embree's build, page faults).
-    high_side = _HighSide(high, high_group, log)
+    high_side = high if isinstance(high, PreparedHigh) else PreparedHigh(high, log=log,
+                                                                         groups=high_group)
     try:
         low = _as_mesh(low, "low-poly")
         uvs = low.require_uvs()
@@ -582,21 +588,31 @@ class _Background:
         return self._value
 
 
-class _HighSide:
-    """The high-poly loaded, its normals completed, its Embree scene built and its corner
-    normals packed, on a thread of its own, started on construction. The BVH build starts
-    on one more thread as soon as the file's positions and triangles are read
-    (``load_mesh(geometry=)``), while the loader assembles the per-corner data.
+class PreparedHigh:
+    """A high-poly made ready for :func:`bake` on a thread of its own, started at once:
+    loaded (from a path), its normals completed, its Embree scene built and its corner
+    normals packed. Pass it to :func:`bake` as ``high``, for one bake or several (other
+    low-polys, sizes, cages): the scene is built once. Meanwhile the calling thread is
+    free: ``bake`` prepares the low-poly, :func:`normalkit.assets.reduce.reduce`
+    decimates and unwraps.
 
-    :meth:`result` waits and returns (high, caster, high_normals), or raises what the
-    thread raised; notices it logged are passed on then, in order, so they never
-    interleave with the calling thread's. Called from a ``finally`` while another error
-    is on its way, it waits and lets that one through.
+    From a path, the BVH build starts on one more thread as soon as the file's
+    positions and triangles are read (``load_mesh(geometry=)``), while the loader
+    assembles the corner data.
+
+    Parameters
+    ----------
+    high : Mesh or path
+    log : callable, optional
+        Receives the notices of the preparation (e.g. smooth normals computed), in
+        order, from the thread that next waits for it, never interleaved with its own.
+    groups : (F,) int, optional
+        The bake group of each face (see :class:`~normalkit.baking.rays.RayCaster`).
     """
 
-    def __init__(self, high, groups, log):
+    def __init__(self, high, *, log=None, groups=None):
         self._notes: list[str] = []
-        self._log = log
+        self._log = log or (lambda msg: None)
         self._job = _Background(self._prepare, high, groups, name="normalkit-high")
 
     def _prepare(self, high, groups):
@@ -620,10 +636,14 @@ class _HighSide:
         return high, caster, _high_normals(high)
 
     def result(self):
+        """(high, caster, high_normals) once ready; raises what the preparation raised.
+        Called while another exception is on its way (from a ``finally``), it waits and
+        returns Nones so that one goes through."""
         import sys
 
         self._job.wait()
-        for note in self._notes:
+        notes, self._notes = self._notes, []
+        for note in notes:
             self._log(note)
         if sys.exc_info()[1] is not None:  # leaving with another error: that one wins
             return None, None, None
