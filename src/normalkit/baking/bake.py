@@ -356,6 +356,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
         sampled = np.zeros((h, w), np.uint16)
         overlap = np.zeros((h, w), bool)
+        _warm_up(layout, frame, offsets, acc, hits, sampled, (r_lo, c_lo, c_hi), padding)
     finally:
         high, caster, high_normals = high_side.result()  # the low-poly's errors first
     if color and not high.has_color:
@@ -673,8 +674,38 @@ class _LowFrame:
 
 
 def _high_normals(high: Mesh) -> np.ndarray:
-    """(F, 3, 3) float32 corner normals of the high-poly (one row per hit triangle)."""
-    return np.ascontiguousarray(high.normals, dtype=np.float32)
+    """(F, 3, 3) float64 C-contiguous corner normals of the high-poly, one row per hit
+    triangle: the mesh's own array when it is that already (a float32 copy of a
+    million-triangle mesh's would cost 0.1 s of fresh memory; the shading kernel rounds
+    each value to float32 as it reads it)."""
+    return np.ascontiguousarray(high.normals, dtype=np.float64)
+
+
+def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, where, padding) -> None:
+    """While the high-poly is still being prepared: load the tile loop's compiled kernels
+    from Numba's cache (the first call of each does, about 0.1 s apiece) and SciPy's image
+    module for the padding, so neither falls on the critical path later. The kernels
+    run for real on one row, and on no samples where they need the high-poly; the
+    argument types are those of the tile loop's calls (one compilation per kernel)."""
+    from . import embree
+
+    row, c_lo, c_hi = where
+    ts = rasterize_tile(layout, (row, row + 1), (c_lo, c_hi), offsets)
+    n = len(ts.face)
+    origins, directions = np.empty((n, 3), np.float32), np.empty((n, 3), np.float32)
+    tfar = np.empty(n, np.float32)
+    weights = ts.bary.T
+    setup_rays(frame.attrs, ts.face, weights, 0.0, 1.0, frame.cage_col, EDGE_INSET,
+               origins, directions, tfar)
+    none = slice(0, 0)
+    prim, hit_u, hit_v = np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32)
+    if embree.available():  # no rays: Embree itself is not called
+        embree.intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v)
+    shade_tile(prim, hit_u, hit_v, np.empty((0, 3, 3)), frame.attrs, ts.face[none],
+               weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, sampled,
+               row, row, c_lo, c_hi)
+    if padding > 0:
+        from . import padding as _  # noqa: F401 (imports scipy.ndimage)
 
 
 def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,

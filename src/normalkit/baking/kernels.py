@@ -24,6 +24,19 @@ def _lerp3(attrs, f, col, w0, w1, w2):
 
 
 @inline
+def _lerp3_as_float32(corners, f, w0, w1, w2):
+    """Barycentric interpolation of the (F, 3, 3) float64 ``corners`` of face f, each
+    value rounded to float32 first (the precision the baker has always shaded with)."""
+    c = corners
+    return (w0 * np.float32(c[f, 0, 0]) + w1 * np.float32(c[f, 1, 0])
+            + w2 * np.float32(c[f, 2, 0]),
+            w0 * np.float32(c[f, 0, 1]) + w1 * np.float32(c[f, 1, 1])
+            + w2 * np.float32(c[f, 2, 1]),
+            w0 * np.float32(c[f, 0, 2]) + w1 * np.float32(c[f, 1, 2])
+            + w2 * np.float32(c[f, 2, 2]))
+
+
+@inline
 def _to_map_space(hx, hy, hz, attrs, f, weights, i, tangent_col):
     """A mesh-frame vector at sample ``i`` (face ``f``) in the map's space: encoded in the
     sample's MikkTSpace frame (``tangent_col`` ≥ 0), else normalized."""
@@ -88,9 +101,10 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
     ``face`` and ``weights`` (3, N) are the samples' low-poly triangles and barycentrics;
     ``prim``, ``hit_u``, ``hit_v``: Embree's hit triangle (−1 for a miss) and
     barycentrics (hit corner weights 1−u−v, u, v) of the high-poly's ``high_normals``
-    (F, 3, 3). The hit normal is the normalized interpolation of its corner normals; in
-    tangent space (``tangent_col`` ≥ 0) it is encoded in the sample's MikkTSpace frame
-    (:func:`normalkit.mesh.tspace.encode_tangent`), else kept in mesh coordinates.
+    (F, 3, 3) float64 (read as float32). The hit normal is the normalized interpolation
+    of its corner normals; in tangent space (``tangent_col`` ≥ 0) it is encoded in the
+    sample's MikkTSpace frame (:func:`normalkit.mesh.tspace.encode_tangent`), else kept
+    in mesh coordinates.
 
     ``out`` (H, W, 3) float32, ``hits`` and ``sampled`` (H, W) uint16 are the whole
     output; the tile is rows [r0, r1) × cols [c0, c1) of it (``texel`` indexes the tile
@@ -107,7 +121,7 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
         p = prim[i]
         if p >= 0:
             u, v = np.float64(hit_u[i]), np.float64(hit_v[i])
-            h[i, 0], h[i, 1], h[i, 2] = _lerp3(high_normals, p, 0, 1.0 - u - v, u, v)
+            h[i, 0], h[i, 1], h[i, 2] = _lerp3_as_float32(high_normals, p, 1.0 - u - v, u, v)
     acc = np.zeros((rows * width, 3), np.float32)
     n_hit = np.zeros(rows * width, np.uint16)
     n_all = np.zeros(rows * width, np.uint16)
