@@ -173,17 +173,20 @@ _rtc_intersect8, _rtc_occluded8 = _externals()
 
 @inline
 def _packet():
-    """A zeroed, 64-byte-aligned packet block: float32 and uint32 views of (_ROWS, 8)."""
+    """A zeroed, 64-byte-aligned packet block: float32 and uint32 views of (_ROWS, 8), the
+    block's address and its valid mask's."""
     raw = np.zeros(_ROWS * _W + 16, np.float32)
     start = ((64 - raw.ctypes.data % 64) % 64) // 4
     flat = raw[start:start + _ROWS * _W]
-    return flat.reshape(_ROWS, _W), flat.view(np.uint32).reshape(_ROWS, _W)
+    base = flat.ctypes.data
+    return (flat.reshape(_ROWS, _W), flat.view(np.uint32).reshape(_ROWS, _W), base,
+            base + _VALID * _W * 4)
 
 
 @inline
-def _load(f, w, origins, directions, tfar, start, n, hit):
+def _load(f, w, origins, directions, tfar, start, hit):
     """Lanes 0..m-1 get rays start.., the rest are switched off; returns m."""
-    m = min(_W, n - start)
+    m = min(_W, origins.shape[0] - start)
     for k in range(_W):
         if k < m:
             i = start + k
@@ -214,12 +217,9 @@ def intersect(scene, origins, directions, tfar, prim, u, v):
     distance (left as is on a miss). Writes prim (N,) int32 (−1 for a miss) and the
     barycentrics u, v (N,) float32 (0 for a miss).
     """
-    f, w = _packet()
-    base = f.ctypes.data
-    valid = base + _VALID * _W * 4
-    n = origins.shape[0]
-    for start in range(0, n, _W):
-        m = _load(f, w, origins, directions, tfar, start, n, True)
+    f, w, base, valid = _packet()
+    for start in range(0, origins.shape[0], _W):
+        m = _load(f, w, origins, directions, tfar, start, True)
         _rtc_intersect8(valid, scene, base, 0)
         for k in range(m):
             i = start + k
@@ -237,12 +237,9 @@ def intersect(scene, origins, directions, tfar, prim, u, v):
 @kernel
 def occluded(scene, origins, directions, tfar, out):
     """Whether each of N rays hits anything within [0, tfar]: ``out`` (N,) bool."""
-    f, w = _packet()
-    base = f.ctypes.data
-    valid = base + _VALID * _W * 4
-    n = origins.shape[0]
-    for start in range(0, n, _W):
-        m = _load(f, w, origins, directions, tfar, start, n, False)
+    f, w, base, valid = _packet()
+    for start in range(0, origins.shape[0], _W):
+        m = _load(f, w, origins, directions, tfar, start, False)
         _rtc_occluded8(valid, scene, base, 0)
         for k in range(m):
             out[start + k] = f[_TFAR, k] < 0  # Embree sets tfar to −inf on occlusion
