@@ -196,3 +196,21 @@ def test_high_poly_side_errors_and_notices_come_in_order(pair, tmp_path):
     result = bake(high.replace(normals=None), low, size=32, samples=1, log=notes.append)
     assert result.coverage.any()
     assert any("normals" in n for n in notes), notes
+
+
+def test_prepared_high_serves_several_bakes_with_one_scene(pair, monkeypatch):
+    import normalkit.baking.bake as nb
+
+    high, low, _ = pair
+    built = []
+    real = nb.RayCaster
+    monkeypatch.setattr(nb, "RayCaster", lambda *a, **k: built.append(1) or real(*a, **k))
+    prepared = nb.PreparedHigh(high)
+    first = bake(prepared, low, size=32, samples=1)
+    second = bake(prepared, low, size=48, samples=4, space="object")
+    assert len(built) == 1
+    np.testing.assert_array_equal(first.normals, bake(high, low, size=32, samples=1).normals)
+    np.testing.assert_array_equal(second.normals,
+                                  bake(high, low, size=48, samples=4, space="object").normals)
+    with pytest.raises(NormalkitError, match="bake groups"):
+        bake(prepared, [low], size=32)

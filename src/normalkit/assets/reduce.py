@@ -213,9 +213,10 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
 
     Notes
     -----
-    Cost: decimation ≈2 s per million input triangles, unwrapping ≈1 s per 5k output
-    triangles, the bake ≈1 s per million rays on 2 cores plus ≈1 s per million
-    high-poly triangles for its BVH; PNG encoding ≈0.5 s per 2048² 16-bit map.
+    Cost: decimation ≈2 s per million input triangles (fast-simplification, one core),
+    unwrapping ≈1 s per 5k output triangles, the bake ≈0.3 s per million rays on 2 cores
+    (its high-poly BVH is built on the other core while decimation runs); a 2048² 16-bit
+    PNG ≈0.05 s.
     """
     from ..baking.bake import PreparedHigh, _as_mesh, check_threads
     from ..baking.bake import peak_bytes as bake_peak_bytes

@@ -3,7 +3,9 @@
 Data flow: Mesh → MikkTSpace tangents → texel samples (``raster``) → rays (``rays``,
 Embree) → hits → the shader's inverse (``kernels``) → per-texel normals → ``padding``.
 
-- ``bake``: :func:`bake`, :class:`BakeResult`, the memory estimate ``peak_bytes``.
+- ``bake``: :func:`bake`, :class:`BakeResult`, :class:`PreparedHigh` (a high-poly's
+  scene built once, on a thread, for one bake or several), the memory estimate
+  ``peak_bytes``.
 - ``raster``: UV rasterization into stratified texel samples (compiled).
 - ``rays``: :class:`RayCaster`, closest hits and occlusion with Embree.
 - ``embree``: Embree's C API over shared buffers, with compiled packet kernels (the
