@@ -269,6 +269,11 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
             prepared = PreparedHigh(high, log=log)
             say(f"decimating {high.n_faces:,} → {target:,} triangles …")
             low, dinfo = decimate(high, faces=target, log=log)
+            # Let the high-poly side finish before xatlas runs: xatlas's thread pool can
+            # lose its shutdown wake-up (it notifies without holding the worker's lock)
+            # and hang when other threads crowd the cores. Decimation takes far longer
+            # than the BVH build, so this costs no time.
+            prepared.wait()
             seconds["decimate"] = time.perf_counter() - t0
 
             t0 = time.perf_counter()

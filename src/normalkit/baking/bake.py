@@ -636,6 +636,10 @@ class PreparedHigh:
             caster = RayCaster(high.positions, high.faces, groups=groups)
         return high, caster, _high_normals(high)
 
+    def wait(self) -> None:
+        """Wait until the preparation has finished (or failed); :meth:`result` tells which."""
+        self._job.wait()
+
     def result(self):
         """(high, caster, high_normals) once ready; raises what the preparation raised.
         Called while another exception is on its way (from a ``finally``), it waits and
