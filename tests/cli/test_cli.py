@@ -118,6 +118,21 @@ def test_console_script_exit_code(files, tmp_path):
     assert r.returncode == 2 and "unwrap" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_console_script_flushes_before_its_fast_exit(files, tmp_path):
+    """A run that succeeds ends with os._exit after the exit handlers: its summary still
+    reaches a pipe, whole, and the exit code is 0 (also for --help, an argparse exit)."""
+    out = tmp_path / "n.png"
+    r = subprocess.run([sys.executable, "-m", "normalkit", "bake", str(files / "high.ply"),
+                        str(files / "low.obj"), "-o", str(out), *map(str, BASE)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("total") and f"wrote {out}" in r.stdout
+    assert out.is_file()
+    r = subprocess.run([sys.executable, "-m", "normalkit", "bake", "--help"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "usage: normalkit bake" in r.stdout
+
+
 def test_outputs_get_the_usual_file_mode(files, tmp_path, capsys):
     import os
     import stat
