@@ -28,6 +28,7 @@ import ctypes
 import functools
 import glob
 import os
+import threading
 
 import numpy as np
 
@@ -66,9 +67,18 @@ def _find_library() -> str | None:
     return None
 
 
-@functools.cache
+_LOCK = threading.Lock()
+
+
 def _library():
-    """(ctypes library, device) or None where Embree's library is not found or won't load."""
+    """(ctypes library, device) or None where Embree's library is not found or won't load.
+    Loaded once per process; threads that ask at the same time wait for the first."""
+    with _LOCK:
+        return _load_library()
+
+
+@functools.cache
+def _load_library():
     path = _find_library()
     if path is None:
         return None
