@@ -5,9 +5,10 @@ vertex and index into Embree in an interpreted loop (0.65 s for a million triang
 the GIL held) and allocates five result arrays per call. This module drives the same
 library directly:
 
-- :class:`Scene` hands Embree the mesh's own arrays (``rtcSetSharedGeometryBuffer``, no
-  copy) and commits the BVH through ctypes, which releases the GIL while Embree builds on
-  all cores;
+- :class:`Scene` gives Embree its buffers in place (``rtcSetSharedGeometryBuffer``: float32
+  vertices and uint32 faces, converted by NumPy in one pass each, which Embree reads
+  without copying) and commits the BVH through ctypes, which releases the GIL while
+  Embree builds on all cores;
 - :func:`intersect` and :func:`occluded` are compiled kernels (:mod:`normalkit.core.jit`)
   that trace rays in packets of 8 (``rtcIntersect8`` / ``rtcOccluded8``) with the GIL
   released; Numba links them against the library's symbols, which
@@ -17,9 +18,9 @@ The scene is built with ``RTC_SCENE_FLAG_ROBUST`` (watertight traversal), as emb
 its scenes, so hits, barycentrics and distances are bit-identical to embreex's.
 
 :func:`available` says whether the library was found (Linux and Windows wheels keep it in
-``embreex.libs``, macOS wheels in ``embreex/.dylibs``); ``NORMALKIT_EMBREE=embreex`` turns
-this path off. Without it :class:`normalkit.baking.rays.RayCaster` falls back to embreex's
-Python API, with the same results.
+``embreex.libs``, macOS wheels in ``embreex/.dylibs``); ``NORMALKIT_EMBREE=embreex`` (read
+at the first use) turns this path off. Without it :class:`normalkit.baking.rays.RayCaster`
+falls back to embreex's Python API, with the same results.
 """
 
 from __future__ import annotations
