@@ -341,7 +341,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         # here. The rest of each buffer is first touched by the tiles: its pages are
         # faulted in by the worker threads, in parallel.
         r_lo, r_hi = layout.row_range
-        c_lo, c_hi = 0, w
         flat = (0.0, 0.0, 1.0) if space == "tangent" else (0.0, 0.0, 0.0)
         acc = np.empty((h, w, 3), np.float32)
         acc[:r_lo] = flat
@@ -356,7 +355,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
         sampled = np.zeros((h, w), np.uint16)
         overlap = np.zeros((h, w), bool)
-        _warm_up(layout, frame, offsets, acc, hits, sampled, (r_lo, c_lo, c_hi), padding)
+        _warm_up(layout, frame, offsets, acc, hits, sampled, r_lo, padding)
     finally:
         high, caster, high_normals = high_side.result()  # the low-poly's errors first
     if color and not high.has_color:
@@ -367,14 +366,14 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     high_color = _HighColor(high) if color else None
     surface = HighSurface(high, caster, extra_maps, settings, log) if extra_maps else None
 
-    tile_rows = max(1, TILE_SAMPLES // max(1, (c_hi - c_lo) * samples))
+    tile_rows = max(1, TILE_SAMPLES // (w * samples))
     tiles = [(r, min(r + tile_rows, r_hi)) for r in range(r_lo, r_hi, tile_rows)]
     n_threads = threads or default_threads()
     counts = {"rays": 0, "ray_misses": 0}
 
     def work(rows):
-        ts = rasterize_tile(layout, rows, (c_lo, c_hi), offsets)
-        tile = (rows[0], rows[1], c_lo, c_hi)
+        ts = rasterize_tile(layout, rows, (0, w), offsets)
+        tile = (rows[0], rows[1], 0, w)
         # Each texel lies in exactly one row tile, so workers write their own parts.
         hit, n_miss, origins, directions = _trace(ts, frame, caster, high_normals,
                                                   float(extrusion), max_depth, acc, hits,
@@ -383,13 +382,12 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             _shade_maps(surface, ts, frame, origins, directions, hit, extra, extra_coverage,
                         tile, rows[0])
         if ts.overlap_texels.size:
-            r, c = np.divmod(ts.overlap_texels, c_hi - c_lo)
-            overlap[r + rows[0], c + c_lo] = True
+            overlap.reshape(-1)[ts.overlap_texels + rows[0] * w] = True
         if high_color is not None:
             ok = hit.prim >= 0
             rgba = high_color.sample(hit.prim[ok], hit.u[ok], hit.v[ok])
-            n_tex = (rows[1] - rows[0]) * (c_hi - c_lo)
-            view = acc_color[rows[0]:rows[1], c_lo:c_hi]
+            n_tex = (rows[1] - rows[0]) * w
+            view = acc_color[rows[0]:rows[1]]
             for c in range(4):
                 view[..., c] = np.bincount(ts.texel[ok], weights=rgba[c],
                                            minlength=n_tex).reshape(view.shape[:2])
@@ -455,8 +453,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     return BakeResult(normals=normals, coverage=coverage, misses=misses, space=space,
                       stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
 
-
-GROUP_SUFFIXES = ("_high", "_low")
 
 
 def pair_parts(high_parts: list, low_parts: list, by: str = "name", log=None) -> tuple:
@@ -685,7 +681,7 @@ def _high_normals(high: Mesh) -> np.ndarray:
     return np.ascontiguousarray(high.normals, dtype=np.float64)
 
 
-def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, where, padding) -> None:
+def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding) -> None:
     """While the high-poly is still being prepared: load the tile loop's compiled kernels
     from Numba's cache (the first call of each does, about 0.1 s apiece) and SciPy's image
     module for the padding, so neither falls on the critical path later. The kernels
@@ -693,8 +689,8 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, where, paddi
     argument types are those of the tile loop's calls (one compilation per kernel)."""
     from . import embree
 
-    row, c_lo, c_hi = where
-    ts = rasterize_tile(layout, (row, row + 1), (c_lo, c_hi), offsets)
+    width = acc.shape[1]
+    ts = rasterize_tile(layout, (row, row + 1), (0, width), offsets)
     n = len(ts.face)
     origins, directions = np.empty((n, 3), np.float32), np.empty((n, 3), np.float32)
     tfar = np.empty(n, np.float32)
@@ -707,7 +703,7 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, where, paddi
         embree.intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v)
     shade_tile(prim, hit_u, hit_v, np.empty((0, 3, 3)), frame.attrs, ts.face[none],
                weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, sampled,
-               row, row, c_lo, c_hi)
+               row, row, 0, width)
     if padding > 0:
         from . import padding as _  # noqa: F401 (imports scipy.ndimage)
 
@@ -758,14 +754,14 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
             encode_samples(np.ascontiguousarray(vals), frame.attrs, ts.face[sel],
                            np.ascontiguousarray(weights[:, sel]), frame.tangent_col, enc)
             vals = enc
-        block = extra[name][r0:r1, c0:c1]  # a view; its reshape below may be a copy
-        view = block.reshape(n_tex, -1).copy()
+        # Row tiles span the whole width: the tile's rows are one contiguous block, and
+        # this is a view of them (a narrower tile would fail the reshape, not copy).
+        view = extra[name][r0:r1].reshape(n_tex, -1)
         tex = texel if valid is None else texel[valid]
         vals = vals if valid is None else vals[valid]
         if name == "id":
             first_tex, first = np.unique(tex, return_index=True)
             view[first_tex] = vals[first]
-            block[...] = view.reshape(block.shape)
             continue
         n = np.bincount(tex, minlength=n_tex)
         has = n > 0
@@ -778,7 +774,6 @@ def _shade_maps(surface: HighSurface, ts, frame: _LowFrame, origins, directions,
             length = np.linalg.norm(mean, axis=1, keepdims=True)
             mean = np.where(length > 0, mean / np.maximum(length, 1e-300), view[has])
         view[has] = mean
-        block[...] = view.reshape(block.shape)
 
 
 class _HighColor:
