@@ -31,7 +31,8 @@ class _EmbreexScene:
 
         self._scene = rtcore_scene.EmbreeScene()
         # Embree's geometry object must outlive its scene.
-        self._mesh = TriangleMesh(self._scene, vertices, np.ascontiguousarray(faces, np.int32))
+        self._mesh = TriangleMesh(self._scene, np.ascontiguousarray(vertices, np.float32),
+                                  np.ascontiguousarray(faces, np.int32))
         # Embree builds the BVH lazily on the first query; do it now, once, so worker
         # threads never race to commit the scene.
         probe = np.zeros((1, 3), np.float32)
@@ -74,24 +75,20 @@ class RayCaster:
     def __init__(self, positions: np.ndarray, faces: np.ndarray,
                  groups: np.ndarray | None = None):
         self.n_faces = len(faces)
-        vertices = np.ascontiguousarray(positions, dtype=np.float32)
+        vertices = np.asarray(positions)  # each scene converts them to Embree's float32
         faces = np.asarray(faces)
         if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
             raise ValueError(f"face indices must lie in [0, {len(vertices)}); got "
                              f"[{faces.min()}, {faces.max()}]")  # Embree would read wild
         if groups is None:
-            self.scene = self._scene(vertices, faces)
+            self.scene = new_scene(vertices, faces)
             self._groups = None
         else:
             groups = np.asarray(groups)
             self.scene = None
-            self._groups = {int(g): (self._scene(vertices, faces[groups == g]),
+            self._groups = {int(g): (new_scene(vertices, faces[groups == g]),
                                      np.nonzero(groups == g)[0].astype(np.int32))
                             for g in np.unique(groups)}
-
-    @staticmethod
-    def _scene(vertices: np.ndarray, faces: np.ndarray):
-        return new_scene(vertices, faces)
 
     def intersect(self, origins: np.ndarray, directions: np.ndarray, tfar: np.ndarray,
                   pool: Executor | None = None, group: np.ndarray | None = None) -> Hits:
