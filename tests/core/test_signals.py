@@ -24,7 +24,7 @@ import pytest
 from conftest import ASSETS, bump, grid_plane
 from normalkit.cli import main
 from normalkit.core import interrupt
-from normalkit.core.parallel import map_threads, run_threads
+from normalkit.core.parallel import map_threads, run_blocks, run_threads
 from normalkit.mesh.io import save_obj, save_ply
 
 ROCKER = ASSETS / "meshes" / "rocker-arm.obj"
@@ -56,6 +56,12 @@ def test_map_threads_keeps_order_and_runs_in_this_thread_alone():
     assert run_threads(lambda x: x * x, range(50), 4) == [x * x for x in range(50)]
     where = run_threads(lambda _: threading.get_ident(), range(3), 1)
     assert where == [threading.get_ident()] * 3
+
+
+def test_run_blocks_covers_every_item_once_in_order():
+    assert run_blocks(lambda b: (b.start, b.stop), 10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert run_blocks(lambda b: threading.current_thread().name, 3, 4) == ["MainThread"]
+    assert run_blocks(lambda b: b, 0, 4) == []
 
 
 def test_a_failing_item_cancels_the_rest_and_waits_for_the_running_ones():

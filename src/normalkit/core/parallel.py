@@ -23,7 +23,7 @@ from . import interrupt
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["default_threads", "map_threads", "run_threads"]
+__all__ = ["default_threads", "map_threads", "run_blocks", "run_threads"]
 
 
 def default_threads() -> int:
@@ -58,6 +58,15 @@ def run_threads(fn: Callable[[T], R], items: Iterable[T], threads: int | None = 
                 pool: Executor | None = None) -> list[R]:
     """``list(map_threads(...))``: all results, in order."""
     return list(map_threads(fn, items, threads, pool=pool))
+
+
+def run_blocks(fn: Callable[[slice], R], n: int, block: int,
+               threads: int | None = None) -> list[R]:
+    """``fn(slice)`` for consecutive blocks of ``block`` of ``n`` items (the last one
+    shorter), on up to ``threads`` threads (:func:`run_threads`; one block runs in the
+    calling thread). Results in block order."""
+    return run_threads(lambda start: fn(slice(start, min(start + block, n))),
+                       range(0, n, block), threads)
 
 
 def _on_pool(fn, items: list, threads: int | None, pool: Executor | None) -> Iterator:

@@ -75,7 +75,7 @@ def encode_normals(normals: np.ndarray, bits: int, *, directx: bool = False) -> 
         if directx:
             np.negative(out[..., 1], out=out[..., 1])
         return np.clip(out, -1.0, 1.0, out=out)
-    from ..core.parallel import default_threads, run_threads
+    from ..core.parallel import run_blocks
     from .kernels import encode_rows
 
     half = 0.5 * _INT_MAX[bits]
@@ -83,10 +83,9 @@ def encode_normals(normals: np.ndarray, bits: int, *, directx: bool = False) -> 
     src = n.reshape(-1, 3) if n.dtype.kind == "f" else n.reshape(-1, 3).astype(np.float32)
     out = np.empty(n.shape, _DTYPE[bits])
     flat = out.reshape(-1, 3)
-    step = _ENCODE_BLOCK
-    bad = run_threads(lambda s: encode_rows(src[s:s + step], scale, np.float32(half),
-                                            np.float32(_INT_MAX[bits]), flat[s:s + step]),
-                      range(0, len(src), step), default_threads() if len(src) > step else 1)
+    bad = run_blocks(lambda b: encode_rows(src[b], scale, np.float32(half),
+                                           np.float32(_INT_MAX[bits]), flat[b]),
+                     len(src), _ENCODE_BLOCK)
     if sum(bad):
         raise NormalkitError(_NOT_FINITE)
     return out

@@ -206,7 +206,7 @@ def encode_color(color: np.ndarray) -> np.ndarray:
     if color.dtype.kind != "f" or color.shape[-1:] != (4,):
         raise NormalkitError(f"colour must be a float (..., 4) RGBA array, got "
                              f"{color.dtype} {color.shape}")
-    from ..core.parallel import default_threads, run_threads
+    from ..core.parallel import run_blocks
     from .kernels import encode_color_rows
 
     if color.dtype.itemsize < 4:
@@ -214,10 +214,9 @@ def encode_color(color: np.ndarray) -> np.ndarray:
     out = np.empty(color.shape, np.uint8)
     src, dst = color.reshape(-1, 4), out.reshape(-1, 4)
     f = color.dtype.type
-    step = 1 << 18  # texels per thread task
-    run_threads(lambda s: encode_color_rows(src[s:s + step], _ENCODE_LUT, f(_ENCODE_STEPS),
-                                            f(0), f(1), f(255), dst[s:s + step]),
-                range(0, len(src), step), default_threads() if len(src) > step else 1)
+    run_blocks(lambda b: encode_color_rows(src[b], _ENCODE_LUT, f(_ENCODE_STEPS), f(0), f(1),
+                                           f(255), dst[b]),
+               len(src), 1 << 18)  # texels per thread task
     return out
 
 
