@@ -700,7 +700,8 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding
     none = slice(0, 0)
     prim, hit_u, hit_v = np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32)
     if embree.available():  # no rays: Embree itself is not called
-        embree.intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v)
+        embree.intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v,
+                         True)
     shade_tile(prim, hit_u, hit_v, np.empty((0, 3, 3)), frame.attrs, ts.face[none],
                weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, sampled,
                row, row, 0, width)
@@ -723,7 +724,8 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
     setup_rays(frame.attrs, ts.face, weights, extrusion, max_depth, frame.cage_col,
                EDGE_INSET, origins, directions, tfar)
     group = None if frame.group is None else frame.group[ts.face]
-    hit = caster.intersect(origins, directions, tfar, group=group)
+    # Neighbouring texels' rays, in texel order: Embree's coherent traversal.
+    hit = caster.intersect(origins, directions, tfar, group=group, coherent=True)
     n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
                         ts.texel, frame.tangent_col, acc, hits, sampled, *tile)
     return hit, n_miss, origins, directions
