@@ -45,7 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_bake import run_child  # noqa: E402
+from bench_bake import compile_sources, run_child  # noqa: E402
 
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 5.0  # Blender's job / normalkit's process, 1 sample per texel
@@ -209,6 +209,7 @@ def main() -> int:
     ap.add_argument("--skip-blender", action="store_true")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args()
+    compile_sources()  # timed runs load .pyc files, as from a wheel install
 
     from normalkit.mesh.examples import colored_bumpy_torus
     from normalkit.mesh.io import save_ply

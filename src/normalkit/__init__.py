@@ -50,7 +50,7 @@ _EXPORTS = {
     "depth_to_normals": "normalkit.maps.depth",
     "bake": "normalkit.baking.bake",
     "BakeResult": "normalkit.baking.bake",
-    "PreparedHigh": "normalkit.baking.bake",
+    "PreparedHigh": "normalkit.baking.prepared",
     "tangent_to_object": "normalkit.baking.spaces",
     "object_to_tangent": "normalkit.baking.spaces",
     "reduce": "normalkit.assets.reduce",

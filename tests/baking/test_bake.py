@@ -199,13 +199,13 @@ def test_high_poly_side_errors_and_notices_come_in_order(pair, tmp_path):
 
 
 def test_prepared_high_serves_several_bakes_with_one_scene(pair, monkeypatch):
-    import normalkit.baking.bake as nb
+    import normalkit.baking.prepared as npre
 
     high, low, _ = pair
     built = []
-    real = nb.RayCaster
-    monkeypatch.setattr(nb, "RayCaster", lambda *a, **k: built.append(1) or real(*a, **k))
-    prepared = nb.PreparedHigh(high)
+    real = npre.RayCaster
+    monkeypatch.setattr(npre, "RayCaster", lambda *a, **k: built.append(1) or real(*a, **k))
+    prepared = npre.PreparedHigh(high)
     first = bake(prepared, low, size=32, samples=1)
     second = bake(prepared, low, size=48, samples=4, space="object")
     assert len(built) == 1

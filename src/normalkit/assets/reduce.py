@@ -218,9 +218,10 @@ def reduce(high, outdir, *, faces: int | None = None, ratio: float | None = None
     (its high-poly BVH is built on the other core while decimation runs); a 2048² 16-bit
     PNG ≈0.05 s.
     """
-    from ..baking.bake import PreparedHigh, _as_mesh, check_threads
+    from ..baking.bake import check_threads
     from ..baking.bake import peak_bytes as bake_peak_bytes
     from ..baking.maps import check_maps
+    from ..baking.prepared import PreparedHigh, _as_mesh
     from ..core.commands import view_command
     from ..core.limits import check_memory
     from ..core.parallel import default_threads

@@ -28,7 +28,6 @@ own rows of the output. All of these release the GIL.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +42,7 @@ from ..mesh.model import Mesh
 from ..mesh.normals import check_hard_angle, ensure_normals
 from .kernels import encode_samples, setup_rays, shade_tile
 from .maps import CHANNELS, RANGED, HighSurface, MapSettings, check_maps, flat_value, normalized
+from .prepared import PreparedHigh, _as_mesh
 from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster
 
@@ -101,16 +101,6 @@ class BakeResult:
                 f"{s['samples']} samples/texel, {rays:,} rays, {s['ray_misses']:,} misses "
                 f"({miss_pct:.2f}%), {s['miss_texels']:,} texels unfilled{extra}, "
                 f"{s['seconds']:.2f} s on {count(s['threads'], 'thread')}")
-
-
-def _as_mesh(m, label: str, geometry=None) -> Mesh:
-    from ..mesh.io import load_mesh
-
-    if isinstance(m, Mesh):
-        return m.validate()
-    if isinstance(m, (str, os.PathLike)):
-        return load_mesh(m, geometry=geometry)
-    raise NormalkitError(f"{label}: expected a Mesh or a path, got {type(m).__name__}")
 
 
 def _check_size(size, width, height) -> tuple[int, int]:
@@ -557,100 +547,6 @@ def _topology(mesh: Mesh) -> np.ndarray:
     return rank[inverse.ravel()]
 
 
-class _Background:
-    """``fn(*args)`` on a daemon thread, started at once; :meth:`result` waits for it and
-    returns its value or raises its exception."""
-
-    def __init__(self, fn, *args, name: str = "normalkit"):
-        import threading
-
-        self._value = self._error = None
-
-        def run():
-            try:
-                self._value = fn(*args)
-            except BaseException as exc:  # handed over by result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name=name, daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self):
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-class PreparedHigh:
-    """A high-poly made ready for :func:`bake` on a thread of its own, started at once:
-    loaded (from a path), its normals completed, its Embree scene built and its corner
-    normals packed. Pass it to :func:`bake` as ``high``, for one bake or several (other
-    low-polys, sizes, cages): the scene is built once. Meanwhile the calling thread is
-    free: ``bake`` prepares the low-poly, :func:`normalkit.assets.reduce.reduce`
-    decimates and unwraps.
-
-    From a path, the BVH build starts on one more thread as soon as the file's
-    positions and triangles are read (``load_mesh(geometry=)``), while the loader
-    assembles the corner data.
-
-    Parameters
-    ----------
-    high : Mesh or path
-    log : callable, optional
-        Receives the notices of the preparation (e.g. smooth normals computed), in
-        order, from the thread that next waits for it, never interleaved with its own.
-    groups : (F,) int, optional
-        The bake group of each face (see :class:`~normalkit.baking.rays.RayCaster`).
-    """
-
-    def __init__(self, high, *, log=None, groups=None):
-        self._notes: list[str] = []
-        self._log = log or (lambda msg: None)
-        self._job = _Background(self._prepare, high, groups, name="normalkit-high")
-
-    def _prepare(self, high, groups):
-        early = []
-
-        def start(positions, faces):
-            early.append((positions, faces,
-                          _Background(RayCaster, positions, faces, name="normalkit-bvh")))
-
-        try:
-            high = _as_mesh(high, "high-poly", geometry=start if groups is None else None)
-            high = ensure_normals(high, log=self._notes.append)
-        finally:
-            if early:
-                early[0][2].wait()  # never leave a build running behind an error
-        caster = None
-        if early and early[0][0] is high.positions and early[0][1] is high.faces:
-            caster = early[0][2].result()
-        if caster is None:
-            caster = RayCaster(high.positions, high.faces, groups=groups)
-        return high, caster, _high_normals(high)
-
-    def wait(self) -> None:
-        """Wait until the preparation has finished (or failed); :meth:`result` tells which."""
-        self._job.wait()
-
-    def result(self):
-        """(high, caster, high_normals) once ready; raises what the preparation raised.
-        Called while another exception is on its way (from a ``finally``), it waits and
-        returns Nones so that one goes through."""
-        import sys
-
-        self._job.wait()
-        notes, self._notes = self._notes, []
-        for note in notes:
-            self._log(note)
-        if sys.exc_info()[1] is not None:  # leaving with another error: that one wins
-            return None, None, None
-        return self._job.result()
-
-
 class _LowFrame:
     """Per-corner low-poly data, packed once for the ray kernels.
 
@@ -673,14 +569,6 @@ class _LowFrame:
         self.attrs = np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
 
 
-def _high_normals(high: Mesh) -> np.ndarray:
-    """(F, 3, 3) float64 C-contiguous corner normals of the high-poly, one row per hit
-    triangle: the mesh's own array when it is that already (a float32 copy of a
-    million-triangle mesh's would cost 0.1 s of fresh memory; the shading kernel rounds
-    each value to float32 as it reads it)."""
-    return np.ascontiguousarray(high.normals, dtype=np.float64)
-
-
 def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding) -> None:
     """While the high-poly is still being prepared: load the tile loop's compiled kernels
     from Numba's cache (the first call of each does, about 0.1 s apiece) and SciPy's image
@@ -700,8 +588,9 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding
     none = slice(0, 0)
     prim, hit_u, hit_v = np.empty(0, np.int32), np.empty(0, np.float32), np.empty(0, np.float32)
     if embree.available():  # no rays: Embree itself is not called
-        embree.intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v,
-                         True)
+        from .packets import intersect
+
+        intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v, True)
     shade_tile(prim, hit_u, hit_v, np.empty((0, 3, 3)), frame.attrs, ts.face[none],
                weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, sampled,
                row, row, 0, width)

@@ -1,0 +1,129 @@
+"""The high-poly side of a bake, prepared on threads while the caller does other work.
+
+:class:`PreparedHigh` loads a high-poly, completes its normals, builds its Embree scene
+and packs its corner normals on a thread of its own. This module imports neither Numba
+nor the baker's kernels, so the command line starts the preparation before it imports
+them (0.2-0.3 s of the process' start-up, most of it with the GIL held, which the
+preparation hardly needs: file reads, NumPy copies and Embree's build release it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import numpy as np
+
+from ..core.errors import NormalkitError
+from ..mesh.model import Mesh
+from ..mesh.normals import ensure_normals
+from .rays import RayCaster
+
+
+def _as_mesh(m, label: str, geometry=None) -> Mesh:
+    from ..mesh.io import load_mesh
+
+    if isinstance(m, Mesh):
+        return m.validate()
+    if isinstance(m, (str, os.PathLike)):
+        return load_mesh(m, geometry=geometry)
+    raise NormalkitError(f"{label}: expected a Mesh or a path, got {type(m).__name__}")
+
+
+class _Background:
+    """``fn(*args)`` on a daemon thread, started at once; :meth:`result` waits for it and
+    returns its value or raises its exception."""
+
+    def __init__(self, fn, *args, name: str = "normalkit"):
+        self._value = self._error = None
+
+        def run():
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # handed over by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class PreparedHigh:
+    """A high-poly made ready for :func:`bake` on a thread of its own, started at once:
+    loaded (from a path), its normals completed, its Embree scene built and its corner
+    normals packed. Pass it to :func:`bake` as ``high``, for one bake or several (other
+    low-polys, sizes, cages): the scene is built once. Meanwhile the calling thread is
+    free: ``bake`` prepares the low-poly, :func:`normalkit.assets.reduce.reduce`
+    decimates and unwraps.
+
+    From a path, the BVH build starts on one more thread as soon as the file's
+    positions and triangles are read (``load_mesh(geometry=)``), while the loader
+    assembles the corner data.
+
+    Parameters
+    ----------
+    high : Mesh or path
+    log : callable, optional
+        Receives the notices of the preparation (e.g. smooth normals computed), in
+        order, from the thread that next waits for it, never interleaved with its own.
+    groups : (F,) int, optional
+        The bake group of each face (see :class:`~normalkit.baking.rays.RayCaster`).
+    """
+
+    def __init__(self, high, *, log=None, groups=None):
+        self._notes: list[str] = []
+        self._log = log or (lambda msg: None)
+        self._job = _Background(self._prepare, high, groups, name="normalkit-high")
+
+    def _prepare(self, high, groups):
+        early = []
+
+        def start(positions, faces):
+            early.append((positions, faces,
+                          _Background(RayCaster, positions, faces, name="normalkit-bvh")))
+
+        try:
+            high = _as_mesh(high, "high-poly", geometry=start if groups is None else None)
+            high = ensure_normals(high, log=self._notes.append)
+        finally:
+            if early:
+                early[0][2].wait()  # never leave a build running behind an error
+        caster = None
+        if early and early[0][0] is high.positions and early[0][1] is high.faces:
+            caster = early[0][2].result()
+        if caster is None:
+            caster = RayCaster(high.positions, high.faces, groups=groups)
+        return high, caster, _high_normals(high)
+
+    def wait(self) -> None:
+        """Wait until the preparation has finished (or failed); :meth:`result` tells which."""
+        self._job.wait()
+
+    def result(self):
+        """(high, caster, high_normals) once ready; raises what the preparation raised.
+        Called while another exception is on its way (from a ``finally``), it waits and
+        returns Nones so that one goes through."""
+        self._job.wait()
+        notes, self._notes = self._notes, []
+        for note in notes:
+            self._log(note)
+        if sys.exc_info()[1] is not None:  # leaving with another error: that one wins
+            return None, None, None
+        return self._job.result()
+
+
+def _high_normals(high: Mesh) -> np.ndarray:
+    """(F, 3, 3) float64 C-contiguous corner normals of the high-poly, one row per hit
+    triangle: the mesh's own array when it is that already (a float32 copy of a
+    million-triangle mesh's would cost 0.1 s of fresh memory; the shading kernel rounds
+    each value to float32 as it reads it)."""
+    return np.ascontiguousarray(high.normals, dtype=np.float64)
