@@ -70,6 +70,42 @@ def test_reach_matches_scipy_distance_and_nearest_value(texels, tile, monkeypatc
         assert np.sqrt(((filled_at[src[0]] - p) ** 2).sum()) == pytest.approx(dist[tuple(p)])
 
 
+def _masks(rng):
+    """Masks with many exact ties: lattices, mirrored points, blobs, scattered texels."""
+    lattice = np.zeros((97, 131), bool)
+    lattice[3::6, 2::4] = True
+    mirrored = np.zeros((80, 96), bool)
+    mirrored[rng.integers(0, 80, 30), rng.integers(0, 96, 30)] = True
+    mirrored |= mirrored[::-1] | mirrored[:, ::-1]
+    blobs = ndimage.binary_dilation(rng.random((150, 70)) < 0.004, iterations=3)
+    scattered = rng.random((64, 200)) < 0.01
+    return lattice, mirrored, blobs, scattered
+
+
+@pytest.mark.parametrize("tile", [512, 13])
+@pytest.mark.parametrize("texels", [1, 2, 4.5, 16])
+def test_finite_padding_takes_the_texel_scipys_feature_transform_picks(texels, tile,
+                                                                       monkeypatch):
+    """Ties included: finite padding (compiled, per tile) copies from exactly the filled
+    texel that scipy's whole-image feature transform names, so maps do not change with
+    the tiling or the implementation."""
+    import normalkit.baking.padding as padding
+
+    monkeypatch.setattr(padding, "_TILE", tile)
+    rng = np.random.default_rng(7)
+    for mask in _masks(rng):
+        image = rng.random((*mask.shape, 2)).astype(np.float32)
+        out = dilate(image, mask, texels)
+        rows, cols = ndimage.distance_transform_edt(~mask, return_distances=False,
+                                                    return_indices=True)
+        rr, cc = np.indices(mask.shape)
+        reach = ~mask & ((rows - rr) ** 2 + (cols - cc) ** 2 <= texels ** 2)
+        assert reach.any()
+        expected = image.copy()
+        expected[reach] = image[rows[reach], cols[reach]]
+        np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.parametrize(
     "dtype", [np.uint8, np.uint16, np.int16, np.float16, np.float32, np.float64]
 )

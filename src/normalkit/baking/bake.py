@@ -570,9 +570,9 @@ class _LowFrame:
 
 
 def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding) -> None:
-    """While the high-poly is still being prepared: load the tile loop's compiled kernels
-    from Numba's cache (the first call of each does, about 0.1 s apiece) and SciPy's image
-    module for the padding, so neither falls on the critical path later. The kernels
+    """While the high-poly is still being prepared: load the tile loop's and the padding's
+    compiled kernels from Numba's cache (the first call of each does, about 0.1 s apiece)
+    and SciPy's image module, so neither falls on the critical path later. The kernels
     run for real on one row, and on no samples where they need the high-poly; the
     argument types are those of the tile loop's calls (one compilation per kernel)."""
     from . import embree
@@ -595,7 +595,10 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding
                weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, sampled,
                row, row, 0, width)
     if padding > 0:
-        from . import padding as _  # noqa: F401 (imports scipy.ndimage)
+        from . import padding as pad  # (imports scipy.ndimage)
+
+        if math.isfinite(padding):
+            pad.warm_up()
 
 
 def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,
