@@ -342,10 +342,11 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             extra[name][...] = flat_value(name, space)
         # Maps whose samples can fail on their own (thickness: no inside behind the hit).
         extra_coverage = {m: np.zeros((h, w), bool) for m in extra_maps if m == "thickness"}
-        hits = np.zeros((h, w), np.uint16)  # ≤ 64 samples per texel
-        sampled = np.zeros((h, w), np.uint16)
-        overlap = np.zeros((h, w), bool)
-        _warm_up(layout, frame, offsets, acc, hits, sampled, r_lo, padding)
+        # Hit counts (≤ 64 samples per texel) for the colour's mean only.
+        hits = np.zeros((h, w) if color else (0, 0), np.uint16)
+        coverage = np.zeros((h, w), bool)  # the tiles write their rows
+        misses = np.zeros((h, w), bool)
+        _warm_up(layout, frame, offsets, acc, hits, coverage, misses, r_lo, padding)
     finally:
         high, caster, high_normals = high_side.result()  # the low-poly's errors first
     if color and not high.has_color:
@@ -359,7 +360,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     tile_rows = max(1, TILE_SAMPLES // (w * samples))
     tiles = [(r, min(r + tile_rows, r_hi)) for r in range(r_lo, r_hi, tile_rows)]
     n_threads = threads or default_threads()
-    counts = {"rays": 0, "ray_misses": 0}
+    counts = {"rays": 0, "ray_misses": 0, "overlap_texels": 0}
 
     def work(rows):
         ts = rasterize_tile(layout, rows, (0, w), offsets)
@@ -367,12 +368,10 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         # Each texel lies in exactly one row tile, so workers write their own parts.
         hit, n_miss, origins, directions = _trace(ts, frame, caster, high_normals,
                                                   float(extrusion), max_depth, acc, hits,
-                                                  sampled, tile)
+                                                  coverage, misses, tile)
         if surface is not None:
             _shade_maps(surface, ts, frame, origins, directions, hit, extra, extra_coverage,
                         tile, rows[0])
-        if ts.overlap_texels.size:
-            overlap.reshape(-1)[ts.overlap_texels + rows[0] * w] = True
         if high_color is not None:
             ok = hit.prim >= 0
             rgba = high_color.sample(hit.prim[ok], hit.u[ok], hit.v[ok])
@@ -381,13 +380,15 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             for c in range(4):
                 view[..., c] = np.bincount(ts.texel[ok], weights=rgba[c],
                                            minlength=n_tex).reshape(view.shape[:2])
-        return len(hit.prim), n_miss
+        # Each texel lies in one tile: the tiles' overlap texels are distinct.
+        return len(hit.prim), n_miss, len(ts.overlap_texels)
 
     bar = progress_bar(len(tiles), progress, "baking", "tile")
     # An interrupt or a failing tile stops the loop only once no worker runs (parallel.py).
-    for n_rays, n_miss in map_threads(work, tiles, n_threads):
+    for n_rays, n_miss, n_overlap in map_threads(work, tiles, n_threads):
         counts["rays"] += n_rays
         counts["ray_misses"] += n_miss
+        counts["overlap_texels"] += n_overlap
         bar.update(1)
     bar.close()
 
@@ -396,10 +397,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     # their memory instead of faulting in fresh pages (slow on virtual machines).
     caster = surface = frame = high_normals = high_color = work = None
     high = None  # the loaded high-poly (when given as a path)
-    coverage = hits > 0
-    misses = (sampled > 0) & ~coverage
     normals = acc  # each tile normalized its own texels
-    n_overlap = int(overlap.sum())
+    n_overlap = counts["overlap_texels"]
     if n_overlap:
         log(f"warning: {low.name}: {n_overlap:,} texels are covered by overlapping UV "
             "triangles; each such texel takes one of them (give overlapping islands "
@@ -421,13 +420,14 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
             result_maps[name], ranges[name] = normalized(name, extra[name], coverage, given)
         else:
             result_maps[name] = extra[name]
-    n_miss_tex = int(misses.sum())
+    n_miss_tex = int(np.count_nonzero(misses))
     if n_miss_tex:
         log(f"warning: {n_miss_tex:,} texels got no hit within the ray distance; "
             + ("raise --max-distance or push the cage further out" if cage_mesh is not None
                else "raise --extrusion/--max-distance or use a cage"))
     stats = {
-        "width": w, "height": h, "samples": samples, "texels": int((sampled > 0).sum()),
+        "width": w, "height": h, "samples": samples,
+        "texels": int(np.count_nonzero(coverage)) + n_miss_tex,  # covered or missed
         "rays": counts["rays"], "ray_misses": counts["ray_misses"],
         "miss_texels": n_miss_tex, "overlap_texels": n_overlap,
         "extrusion": float(extrusion), "max_distance": float(max_distance),
@@ -437,8 +437,9 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         stats["ao_rays"] = settings.ao_rays
         stats["ao_distance"] = ao_distance
         # Per map: texels filled and texels sampled but left without a value.
+        sampled = coverage | misses
         stats["maps"] = {m: {"texels": int(extra_coverage.get(m, coverage).sum()),
-                             "miss_texels": int(((sampled > 0) & ~extra_coverage.get(
+                             "miss_texels": int((sampled & ~extra_coverage.get(
                                  m, coverage)).sum())} for m in extra_maps}
     return BakeResult(normals=normals, coverage=coverage, misses=misses, space=space,
                       stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
@@ -569,10 +570,12 @@ class _LowFrame:
         self.attrs = np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
 
 
-def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding) -> None:
+def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, coverage, misses, row,
+             padding) -> None:
     """While the high-poly is still being prepared: load the tile loop's and the padding's
     compiled kernels from Numba's cache (the first call of each does, about 0.1 s apiece)
-    and SciPy's image module, so neither falls on the critical path later. The kernels
+    and, for infinite padding, SciPy's image module, so neither falls on the critical
+    path later. The kernels
     run for real on one row, and on no samples where they need the high-poly; the
     argument types are those of the tile loop's calls (one compilation per kernel)."""
     from . import embree
@@ -592,19 +595,21 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, sampled, row, padding
 
         intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v, True)
     shade_tile(prim, hit_u, hit_v, np.empty((0, 3, 3)), frame.attrs, ts.face[none],
-               weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, sampled,
-               row, row, 0, width)
+               weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, coverage,
+               misses, row, row, 0, width)
     if padding > 0:
-        from . import padding as pad  # (imports scipy.ndimage)
+        from . import padding as pad
 
         if math.isfinite(padding):
             pad.warm_up()
+        else:
+            from scipy import ndimage  # noqa: F401 (the infinite padding's transform)
 
 
 def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,
-           max_depth: float, acc, hits, sampled, tile):
+           max_depth: float, acc, hits, coverage, misses, tile):
     """Cast one ray per sample of a tile and shade the hits into the tile's part
-    ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits`` and ``sampled``
+    ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits``, ``coverage`` and ``misses``
     (:func:`normalkit.baking.kernels.shade_tile`). Returns Embree's
     :class:`~normalkit.baking.rays.Hits` and the miss count.
     """
@@ -619,7 +624,7 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
     # Neighbouring texels' rays, in texel order: Embree's coherent traversal.
     hit = caster.intersect(origins, directions, tfar, group=group, coherent=True)
     n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
-                        ts.texel, frame.tangent_col, acc, hits, sampled, *tile)
+                        ts.texel, frame.tangent_col, acc, hits, coverage, misses, *tile)
     return hit, n_miss, origins, directions
 
 

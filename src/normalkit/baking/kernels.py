@@ -95,7 +95,7 @@ def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
 
 @kernel
 def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, tangent_col,
-               out, hits, sampled, r0, r1, c0, c1):
+               out, hits, covered, missed, r0, r1, c0, c1):
     """Shade every hit and average per texel, into the tile's part of the output.
 
     ``face`` and ``weights`` (3, N) are the samples' low-poly triangles and barycentrics;
@@ -106,11 +106,13 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
     sample's MikkTSpace frame (:func:`normalkit.mesh.tspace.encode_tangent`), else kept
     in mesh coordinates.
 
-    ``out`` (H, W, 3) float32, ``hits`` and ``sampled`` (H, W) uint16 are the whole
-    output; the tile is rows [r0, r1) × cols [c0, c1) of it (``texel`` indexes the tile
-    row-major), and only the tile is written: ``out`` gets the unit mean of each texel's
-    hits, or the flat (0, 0, 1) (tangent space) / (0, 0, 0) (object space) where none
-    hit, ``hits``/``sampled`` the counts. Returns the number of misses.
+    ``out`` (H, W, 3) float32, ``hits`` (H, W) uint16 (or (0, 0): not wanted),
+    ``covered`` and ``missed`` (H, W) bool are the whole output; the tile is rows
+    [r0, r1) × cols [c0, c1) of it (``texel`` indexes the tile row-major), and only the
+    tile is written: ``out`` gets the unit mean of each texel's hits, or the flat
+    (0, 0, 1) (tangent space) / (0, 0, 0) (object space) where none hit, ``hits`` the
+    count of hits, ``covered`` whether any sample hit, ``missed`` whether the texel had
+    samples and all of them missed. Returns the number of missed samples.
     """
     rows, width = r1 - r0, c1 - c0
     n = prim.shape[0]
@@ -150,8 +152,10 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
             out[r0 + r, c0 + c, 0] = x
             out[r0 + r, c0 + c, 1] = y
             out[r0 + r, c0 + c, 2] = z
-            hits[r0 + r, c0 + c] = n_hit[tex]
-            sampled[r0 + r, c0 + c] = n_all[tex]
+            if hits.shape[0]:
+                hits[r0 + r, c0 + c] = n_hit[tex]
+            covered[r0 + r, c0 + c] = n_hit[tex] > 0
+            missed[r0 + r, c0 + c] = n_all[tex] > 0 and n_hit[tex] == 0
     return misses
 
 

@@ -13,7 +13,6 @@ import math
 import numbers
 
 import numpy as np
-from scipy import ndimage
 
 from ..core.errors import NormalkitError
 from ..core.jit import kernel
@@ -115,6 +114,8 @@ def dilate_in_place(images: list, mask: np.ndarray, texels: float) -> None:
         # Feature transform of the empty texels: for each texel, the (row, col) of the
         # nearest filled texel (filled texels point at themselves). (Letting scipy
         # allocate the int32 indices keeps them from coexisting with its int64 mask copy.)
+        from scipy import ndimage
+
         indices = ndimage.distance_transform_edt(~mask, return_distances=False,
                                                  return_indices=True)
         rows_per_block = max(1, _BLOCK_TEXELS // width)
