@@ -198,6 +198,32 @@ def test_high_poly_side_errors_and_notices_come_in_order(pair, tmp_path):
     assert any("normals" in n for n in notes), notes
 
 
+def test_bake_picks_embrees_fast_build_for_few_rays_per_triangle(pair, monkeypatch):
+    """Few rays per high-poly triangle: the fast (Morton) build, whose hits are the same;
+    many: Embree's default build."""
+    import normalkit.baking.prepared as npre
+
+    high, low, _ = pair
+    builds = []
+    real = npre.RayCaster
+
+    def spy(*a, fast_build=False, **k):
+        builds.append(fast_build)
+        return real(*a, fast_build=fast_build, **k)
+
+    monkeypatch.setattr(npre, "RayCaster", spy)
+    monkeypatch.setattr(npre.PreparedHigh, "FAST_BUILD_RAYS", 2)  # a small bake crosses it
+    rays_per_triangle = {}
+    for size, samples in ((16, 1), (256, 4)):
+        result = bake(high, low, size=size, samples=samples)
+        rays_per_triangle[builds[-1]] = result.stats["rays"] / high.n_faces
+    assert rays_per_triangle[True] < npre.PreparedHigh.FAST_BUILD_RAYS
+    assert rays_per_triangle[False] > npre.PreparedHigh.FAST_BUILD_RAYS
+    np.testing.assert_array_equal(bake(high, low, size=32, samples=1).normals,
+                                  bake(npre.PreparedHigh(high), low, size=32,
+                                       samples=1).normals)
+
+
 def test_prepared_high_serves_several_bakes_with_one_scene(pair, monkeypatch):
     import normalkit.baking.prepared as npre
 

@@ -53,13 +53,15 @@ def test_direct_scene_matches_embreex_bit_for_bit(torus):
     np.testing.assert_array_equal(a[4], hit)  # occluded ⇔ some hit within tfar
 
 
-def test_coherent_traversal_gives_the_same_hits_but_for_exact_edge_ties(torus):
+@pytest.mark.parametrize("variant", ["coherent", "fast_build"])
+def test_traversal_and_build_variants_give_the_same_hits_but_for_edge_ties(torus, variant):
     """Rays as a bake casts them (a dense grid of parallel rays, in order), and the random
-    ones: the coherent packet traversal finds the same closest hits, bit for bit, except
-    where a ray meets the edge two triangles share (either is then the closest hit).
-    The grid has one such ray."""
+    ones: the coherent packet traversal, and a scene from Embree's fast (Morton)
+    builder, find the same closest hits, bit for bit, except where a ray meets the edge
+    two triangles share (either is then the closest hit). The grid has one such ray."""
     v, f = torus
     scene = embree.Scene(v, f)
+    other = embree.Scene(v, f, fast_build=True) if variant == "fast_build" else scene
     g = np.linspace(-1.5, 1.5, 301, dtype=np.float32)
     gx, gy = np.meshgrid(g, g)
     grid_o = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, 1.0, np.float32)], 1)
@@ -68,10 +70,10 @@ def test_coherent_traversal_gives_the_same_hits_but_for_exact_edge_ties(torus):
     for o, d, tfar in ((grid_o, grid_d, grid_t), _rays(20_003, seed=1)):
         n = len(o)
         out = []
-        for coherent in (False, True):
+        for sc, coherent in ((scene, False), (other, variant == "coherent")):
             prim = np.empty(n, np.int32)
             u, w, t = np.empty(n, np.float32), np.empty(n, np.float32), tfar.copy()
-            scene.intersect(o, d, t, prim, u, w, coherent)
+            sc.intersect(o, d, t, prim, u, w, coherent)
             out.append((prim, u, w, t))
         (p0, u0, w0, t0), (p1, u1, w1, t1) = out
         assert 0.2 < (p0 >= 0).mean() < 0.95

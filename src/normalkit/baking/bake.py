@@ -41,7 +41,16 @@ from ..core.progress import progress_bar
 from ..mesh.model import Mesh
 from ..mesh.normals import check_hard_angle, ensure_normals
 from .kernels import encode_samples, setup_rays, shade_tile
-from .maps import CHANNELS, RANGED, HighSurface, MapSettings, check_maps, flat_value, normalized
+from .maps import (
+    CHANNELS,
+    RANGED,
+    SECONDARY,
+    HighSurface,
+    MapSettings,
+    check_maps,
+    flat_value,
+    normalized,
+)
 from .prepared import PreparedHigh, _as_mesh
 from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster
@@ -246,7 +255,7 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
         get a warning through ``log``.
 
     Cost: O(texels × samples) rays plus O(F_high) to build the Embree BVH; memory is
-    about 20 bytes per texel for the output arrays (36 with colour) plus a bounded
+    about 14 bytes per texel for the output arrays (32 with colour) plus a bounded
     per-tile working set; a whole CLI bake with padding and PNG encoding peaks near 35
     bytes per texel (2.3 GB at 8192²).
     """
@@ -290,8 +299,12 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     # The high-poly loads and gets its BVH on a thread while this one prepares the
     # low-poly and the output buffers (the two mostly run outside the GIL: file reads,
     # NumPy, Embree's build, page faults).
-    high_side = high if isinstance(high, PreparedHigh) else PreparedHigh(high, log=log,
-                                                                         groups=high_group)
+    if isinstance(high, PreparedHigh):
+        high_side = high
+    else:  # at most this many rays (fewer where the UVs leave texels empty)
+        secondary = settings.ao_rays if any(m in SECONDARY for m in maps) else 0
+        high_side = PreparedHigh(high, log=log, groups=high_group,
+                                 rays=w * h * samples * (1 + secondary))
     try:
         low = _as_mesh(low, "low-poly")
         uvs = low.require_uvs()

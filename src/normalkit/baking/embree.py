@@ -46,6 +46,7 @@ _GEOMETRY_TRIANGLE = 0
 _BUFFER_INDEX, _BUFFER_VERTEX = 0, 1
 _FORMAT_UINT3, _FORMAT_FLOAT3 = 0x5003, 0x9003
 _SCENE_FLAG_ROBUST = 4
+_BUILD_QUALITY_LOW = 0  # RTCBuildQuality: Embree's Morton builder
 
 
 def _find_library() -> str | None:
@@ -88,6 +89,8 @@ def _load_library():
             ("rtcGetDeviceError", ctypes.c_int, [vp]),
             ("rtcNewScene", vp, [vp]),
             ("rtcSetSceneFlags", None, [vp, ctypes.c_int]),
+            ("rtcSetSceneBuildQuality", None, [vp, ctypes.c_int]),
+            ("rtcSetGeometryBuildQuality", None, [vp, ctypes.c_int]),
             ("rtcNewGeometry", vp, [vp, ctypes.c_int]),
             ("rtcSetSharedGeometryBuffer", None,
              [vp, ctypes.c_int, u32, ctypes.c_int, vp, size, size, size]),
@@ -116,12 +119,18 @@ class Scene:
     ----------
     vertices : (V, 3) float
     faces : (F, 3) int, every index in [0, V)
+    fast_build : bool
+        Build with Embree's Morton builder (``RTC_BUILD_QUALITY_LOW`` for the scene and
+        the mesh): about 3× faster to build (0.08 s against 0.23 s for 1.3M triangles on
+        2 cores), about 10 % slower to trace; worth it below about 20 rays per triangle.
+        Hits are the same, but for which of two triangles a ray meeting their shared
+        edge reports (the order of traversal differs; see the module's notes).
 
     Embree reads the arrays in place: the scene keeps them (a padded float32 copy of the
     vertices, as Embree reads 16 bytes at the last one, and uint32 faces).
     """
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, fast_build: bool = False):
         lib, device = _library()
         self._lib = lib
         n_v, n_f = len(vertices), len(faces)
@@ -133,12 +142,16 @@ class Scene:
             raise RuntimeError(f"Embree could not create a scene (error "
                                f"{lib.rtcGetDeviceError(device)})")
         lib.rtcSetSceneFlags(self.handle, _SCENE_FLAG_ROBUST)
+        if fast_build:
+            lib.rtcSetSceneBuildQuality(self.handle, _BUILD_QUALITY_LOW)
         if n_f:
             geom = lib.rtcNewGeometry(device, _GEOMETRY_TRIANGLE)
             lib.rtcSetSharedGeometryBuffer(geom, _BUFFER_VERTEX, 0, _FORMAT_FLOAT3,
                                            self._vertices.ctypes.data, 0, 12, n_v)
             lib.rtcSetSharedGeometryBuffer(geom, _BUFFER_INDEX, 0, _FORMAT_UINT3,
                                            self._faces.ctypes.data, 0, 12, n_f)
+            if fast_build:
+                lib.rtcSetGeometryBuildQuality(geom, _BUILD_QUALITY_LOW)
             lib.rtcCommitGeometry(geom)
             lib.rtcAttachGeometry(self.handle, geom)
             lib.rtcReleaseGeometry(geom)

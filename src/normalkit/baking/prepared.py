@@ -77,19 +77,32 @@ class PreparedHigh:
         order, from the thread that next waits for it, never interleaved with its own.
     groups : (F,) int, optional
         The bake group of each face (see :class:`~normalkit.baking.rays.RayCaster`).
+    rays : int, optional
+        About how many rays the bakes will trace. Below ``FAST_BUILD_RAYS`` per
+        triangle the scene is built with Embree's fastest builder (3× faster to build,
+        ~10 % slower to trace); by default, and above, with its default one.
     """
 
-    def __init__(self, high, *, log=None, groups=None):
+    #: Rays per high-poly triangle below which the fast build pays (its 0.15 s saved on
+    #: 1.3M triangles buy ~27M rays at 10 % more each, on 2 cores).
+    FAST_BUILD_RAYS = 20
+
+    def __init__(self, high, *, log=None, groups=None, rays: int | None = None):
         self._notes: list[str] = []
         self._log = log or (lambda msg: None)
+        self._rays = rays
         self._job = _Background(self._prepare, high, groups, name="normalkit-high")
+
+    def _fast_build(self, faces) -> bool:
+        return self._rays is not None and self._rays < self.FAST_BUILD_RAYS * len(faces)
 
     def _prepare(self, high, groups):
         early = []
 
         def start(positions, faces):
             early.append((positions, faces,
-                          _Background(RayCaster, positions, faces, name="normalkit-bvh")))
+                          _Background(RayCaster, positions, faces, None,
+                                      self._fast_build(faces), name="normalkit-bvh")))
 
         try:
             high = _as_mesh(high, "high-poly", geometry=start if groups is None else None)
@@ -101,7 +114,8 @@ class PreparedHigh:
         if early and early[0][0] is high.positions and early[0][1] is high.faces:
             caster = early[0][2].result()
         if caster is None:
-            caster = RayCaster(high.positions, high.faces, groups=groups)
+            caster = RayCaster(high.positions, high.faces, groups=groups,
+                               fast_build=self._fast_build(high.faces))
         return high, caster, _high_normals(high)
 
     def wait(self) -> None:
