@@ -349,7 +349,7 @@ def _groups(links: np.ndarray, orient: np.ndarray, any_group: np.ndarray):
     smallest corner id, the order in which Blender creates groups. Group-with-any
     triangles are resolved by :func:`_resolve_any_groups`.
     """
-    from scipy.sparse.csgraph import connected_components
+    from .kernels import component_labels
 
     n_tri = len(orient)
     n_corner = 3 * n_tri
@@ -359,8 +359,7 @@ def _groups(links: np.ndarray, orient: np.ndarray, any_group: np.ndarray):
     # Base components over triangles with a real tangent: fixed for the whole run.
     solid = ~any_group
     keep = solid[t1] & solid[t2] & (orient[t1] == orient[t2])
-    base = connected_components(_graph(links[keep, 0], links[keep, 1], n_corner),
-                                directed=False)[1]
+    base = component_labels(links[keep, 0], links[keep, 1], n_corner)
     corner_tri = np.repeat(np.arange(n_tri), 3)
     big = np.iinfo(np.int64).max
     base_seed = np.full(int(base.max()) + 1, big, np.int64)
@@ -404,10 +403,7 @@ def _resolve_any_groups(links, t1, t2, orient, any_group, base, base_seed):
     are merged, and nodes that no longer touch a reachable unoriented triangle are set
     aside, so a round costs O(links that still touch such triangles).
     """
-    from scipy.sparse.csgraph import connected_components
-
-    def labels(rows, cols, n):
-        return connected_components(_graph(rows, cols, n), directed=False)[1]
+    from .kernels import component_labels as labels
 
     big = np.iinfo(np.int64).max
     touch = any_group[t1] | any_group[t2]
@@ -498,13 +494,6 @@ def _compact(a: np.ndarray, b: np.ndarray, n: int):
     seen[b] = True
     new_id = np.cumsum(seen.view(np.uint8), dtype=np.int64) - 1
     return np.flatnonzero(seen), new_id[a], new_id[b]
-
-
-def _graph(rows: np.ndarray, cols: np.ndarray, n: int):
-    """n × n sparse adjacency with an edge per (rows[i], cols[i]), for connected components."""
-    from scipy.sparse import coo_matrix
-
-    return coo_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n, n))
 
 
 def _accumulate(pos, nor, face_t, group, any_group):
