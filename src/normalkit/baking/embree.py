@@ -11,8 +11,7 @@ library directly:
   Embree builds on all cores;
 - :mod:`normalkit.baking.packets` holds the compiled kernels that trace rays in packets of
   8 (``rtcIntersect8`` / ``rtcOccluded8``) with the GIL released. It is imported at the
-  first query, so that building a scene does not wait for Numba (a high-poly's scene is
-  built on a thread while the process still imports Numba).
+  first query: building a scene needs no Numba.
 
 The scene is built with ``RTC_SCENE_FLAG_ROBUST`` (watertight traversal), as embreex builds
 its scenes, so hits, barycentrics and distances are bit-identical to embreex's.

@@ -1,10 +1,9 @@
 """The high-poly side of a bake, prepared on threads while the caller does other work.
 
 :class:`PreparedHigh` loads a high-poly, completes its normals, builds its Embree scene
-and packs its corner normals on a thread of its own. This module imports neither Numba
-nor the baker's kernels, so the command line starts the preparation before it imports
-them (0.2-0.3 s of the process' start-up, most of it with the GIL held, which the
-preparation hardly needs: file reads, NumPy copies and Embree's build release it).
+and packs its corner normals on a thread of its own. It imports neither Numba nor the
+baker's kernels. (Starting it before the command line imports them was measured and
+gains nothing on 2 cores: both threads then compete for the cores and the GIL.)
 """
 
 from __future__ import annotations
