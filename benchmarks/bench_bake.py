@@ -881,7 +881,8 @@ def print_tables(results: dict, args) -> None:
                   "embree (thread-s)": "  Embree rays (thread-s)",
                   "ray set-up + shading (thread-s)": "  ray set-up+shade (th-s)",
                   "load high": "load high (PLY, thread)", "load low": "load low (OBJ)",
-                  "bake: rest": "bake: rest, waits (*)"}
+                  "bake: rest": "bake: rest, waits (*)",
+                  "tangents": "tangents (+Numba start)"}
         names = list(prof)
         print(f"  {'phase':<26}" + "".join(f"{n + '²':>10}" for n in names))
         for k in keys:
