@@ -58,7 +58,8 @@ def test_traversal_and_build_variants_give_the_same_hits_but_for_edge_ties(torus
     """Rays as a bake casts them (a dense grid of parallel rays, in order), and the random
     ones: the coherent packet traversal, and a scene from Embree's fast (Morton)
     builder, find the same closest hits, bit for bit, except where a ray meets the edge
-    two triangles share (either is then the closest hit). The grid has one such ray."""
+    two triangles share (either is then the closest hit; the grid has one such ray for
+    the coherent traversal)."""
     v, f = torus
     scene = embree.Scene(v, f)
     other = embree.Scene(v, f, fast_build=True) if variant == "fast_build" else scene

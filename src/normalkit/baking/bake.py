@@ -458,7 +458,6 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
                       stats=stats, color=acc_color, maps=result_maps, raw=raw, ranges=ranges)
 
 
-
 def pair_parts(high_parts: list, low_parts: list, by: str = "name", log=None) -> tuple:
     """Bake groups from two files' parts (:func:`normalkit.mesh.io.load_parts`): (highs,
     lows), paired. ``by="name"``: a low part ``X_low`` takes the high part ``X_high``
@@ -588,9 +587,9 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, coverage, misses, row
     """While the high-poly is still being prepared: load the tile loop's and the padding's
     compiled kernels from Numba's cache (the first call of each does, about 0.1 s apiece)
     and, for infinite padding, SciPy's image module, so neither falls on the critical
-    path later. The kernels
-    run for real on one row, and on no samples where they need the high-poly; the
-    argument types are those of the tile loop's calls (one compilation per kernel)."""
+    path later. The kernels run for real on one row, and on no samples where they need
+    the high-poly; the argument types are those of the tile loop's calls (one
+    compilation per kernel)."""
     from . import embree
 
     width = acc.shape[1]
@@ -613,9 +612,8 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, coverage, misses, row
     if padding > 0:
         from . import padding as pad
 
-        if math.isfinite(padding):
-            pad.warm_up()
-        else:
+        pad.warm_up()
+        if math.isinf(padding):
             from scipy import ndimage  # noqa: F401 (the infinite padding's transform)
 
 

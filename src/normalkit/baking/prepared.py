@@ -8,6 +8,7 @@ gains nothing on 2 cores: both threads then compete for the cores and the GIL.)
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -99,9 +100,9 @@ class PreparedHigh:
         early = []
 
         def start(positions, faces):
+            build = functools.partial(RayCaster, fast_build=self._fast_build(faces))
             early.append((positions, faces,
-                          _Background(RayCaster, positions, faces, None,
-                                      self._fast_build(faces), name="normalkit-bvh")))
+                          _Background(build, positions, faces, name="normalkit-bvh")))
 
         try:
             high = _as_mesh(high, "high-poly", geometry=start if groups is None else None)
