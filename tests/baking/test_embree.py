@@ -53,16 +53,31 @@ def test_direct_scene_matches_embreex_bit_for_bit(torus):
     np.testing.assert_array_equal(a[4], hit)  # occluded ⇔ some hit within tfar
 
 
-@pytest.mark.parametrize("variant", ["coherent", "fast_build"])
+def _packets_of(width):
+    """Scene.intersect through packets of ``width`` (incoherent traversal)."""
+    from normalkit.baking import packets
+
+    def run(sc, o, d, t, prim, u, w, coherent):
+        packets.intersect(sc.handle, o, d, t, prim, u, w, coherent, width)
+    return run
+
+
+@pytest.mark.parametrize("variant", ["coherent", "fast_build", "packets of 16",
+                                     "coherent packets of 16"])
 def test_traversal_and_build_variants_give_the_same_hits_but_for_edge_ties(torus, variant):
     """Rays as a bake casts them (a dense grid of parallel rays, in order), and the random
-    ones: the coherent packet traversal, and a scene from Embree's fast (Morton)
-    builder, find the same closest hits, bit for bit, except where a ray meets the edge
-    two triangles share (either is then the closest hit; the grid has one such ray for
-    the coherent traversal)."""
+    ones: the coherent packet traversal (in packets of :func:`embree.packet_width`, and
+    of 16 where Embree runs them natively), and a scene from Embree's fast (Morton)
+    builder, find the same closest hits as the default (packets of 8, incoherent), bit
+    for bit, except where a ray meets the edge two triangles share (either is then the
+    closest hit; the grid has one such ray for the coherent traversal)."""
+    if "16" in variant and embree.packet_width() != 16:
+        pytest.skip("this CPU does not trace packets of 16 natively (no AVX-512)")
     v, f = torus
     scene = embree.Scene(v, f)
     other = embree.Scene(v, f, fast_build=True) if variant == "fast_build" else scene
+    trace = {"packets of 16": _packets_of(16),
+             "coherent packets of 16": _packets_of(16)}.get(variant, embree.Scene.intersect)
     g = np.linspace(-1.5, 1.5, 301, dtype=np.float32)
     gx, gy = np.meshgrid(g, g)
     grid_o = np.stack([gx.ravel(), gy.ravel(), np.full(gx.size, 1.0, np.float32)], 1)
@@ -71,10 +86,11 @@ def test_traversal_and_build_variants_give_the_same_hits_but_for_edge_ties(torus
     for o, d, tfar in ((grid_o, grid_d, grid_t), _rays(20_003, seed=1)):
         n = len(o)
         out = []
-        for sc, coherent in ((scene, False), (other, variant == "coherent")):
+        for sc, coherent, run in ((scene, False, _packets_of(8)),
+                                  (other, variant.startswith("coherent"), trace)):
             prim = np.empty(n, np.int32)
             u, w, t = np.empty(n, np.float32), np.empty(n, np.float32), tfar.copy()
-            sc.intersect(o, d, t, prim, u, w, coherent)
+            run(sc, o, d, t, prim, u, w, coherent)
             out.append((prim, u, w, t))
         (p0, u0, w0, t0), (p1, u1, w1, t1) = out
         assert 0.2 < (p0 >= 0).mean() < 0.95
@@ -140,3 +156,25 @@ def test_bakes_are_identical_on_either_path(monkeypatch):
     assert direct.coverage.any()
     for name in kw["maps"]:
         np.testing.assert_array_equal(direct.maps[name], ref.maps[name])
+
+
+def test_coherent_rays_go_in_packets_of_16_where_the_cpu_has_avx512(monkeypatch):
+    """Embree traces 16-wide packets natively with AVX-512 (F, CD, DQ, BW and VL, its
+    "AVX512" target); elsewhere coherent rays keep packets of 8, as they do with
+    NORMALKIT_EMBREE_PACKET=8."""
+    from pathlib import Path
+
+    info = Path("/proc/cpuinfo")
+    if not info.is_file():
+        pytest.skip("no /proc/cpuinfo to read the CPU's flags from")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.read_text().splitlines()
+                      if line.startswith("flags")), []))
+    avx512 = {"avx512f", "avx512cd", "avx512dq", "avx512bw", "avx512vl"} <= flags
+    assert embree.packet_width() == (16 if avx512 else 8)
+    monkeypatch.setenv("NORMALKIT_EMBREE_PACKET", "8")
+    embree.packet_width.cache_clear()
+    try:
+        assert embree.packet_width() == 8
+    finally:
+        monkeypatch.undo()
+        embree.packet_width.cache_clear()

@@ -83,6 +83,37 @@ def test_ao_and_bent_normal_at_the_bottom_of_a_hemispherical_bowl():
                                                                        abs=0.01)
 
 
+def test_secondary_rays_do_not_depend_on_tiles_threads_or_ray_order(monkeypatch):
+    """Each sample's set of AO rays turns by an angle hashed from its texel and its index
+    there, so AO, bent normals and thickness are the same bit for bit whatever the row
+    tiles, the worker threads, or the order the samples are traced in (texel blocks)."""
+    import normalkit.baking.bake as nb
+    from normalkit.baking.maps import sample_spins
+
+    pos, faces = geodesic_sphere(48)
+    keep = pos[faces].mean(axis=1)[:, 2] < 0
+    bowl = Mesh(positions=pos, faces=faces[keep][:, ::-1], name="bowl")
+    bowl = bowl.replace(normals=-(pos / np.linalg.norm(pos, axis=1, keepdims=True))[
+        faces[keep][:, ::-1]])
+    low = patch((0.1, 0.0), 0.4, -0.8)
+
+    def run(threads):
+        r = bake(bowl, low, size=24, samples=4, maps="ao,bent,thickness", space="object",
+                 map_settings=MapSettings(ao_rays=8, ao_distance=10.0), extrusion=0.3,
+                 max_distance=0.3, threads=threads)
+        return {m: r.maps[m] for m in ("ao", "bent", "thickness")}
+
+    ref = run(2)
+    assert ref["ao"][..., 0].std() > 0.02  # 8 rays a sample: AO varies with the spins
+    monkeypatch.setattr(nb, "TILE_SAMPLES", 4 * 24 * 3)  # 3-row tiles instead of one
+    monkeypatch.setattr(nb, "texel_block", lambda samples: 1)  # row-major samples
+    for name, values in run(1).items():
+        np.testing.assert_array_equal(values, ref[name], err_msg=name)
+    spins = sample_spins(np.arange(100_000))
+    assert 0 <= spins.min() and spins.max() < 2 * np.pi
+    assert np.histogram(spins, 8, (0, 2 * np.pi))[0].min() > 12_000  # about uniform
+
+
 def test_the_height_of_a_displaced_plane_is_its_displacement():
     h, n = bump(amp=0.03, fx=2, fy=1)
     high = grid_plane(256, height=h, normals=n)

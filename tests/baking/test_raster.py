@@ -120,3 +120,37 @@ def test_whole_image_rasterize_uses_image_indices():
     ts = rasterize(uvs, 8, 8)
     rows, cols = np.divmod(ts.texel, 8)
     assert rows.min() >= 4 and cols.min() >= 4 and len(ts.texel) >= 6
+
+
+@pytest.mark.parametrize("samples, block", [(1, 4), (4, 2), (1, 3), (16, 1)])
+def test_block_order_is_a_reordering_of_whole_texels(samples, block):
+    """Samples in blocks of texels: the same samples as row-major order, each texel's own
+    samples in the same order, the texels in block × block blocks (ragged at the tile's
+    edges), then the border texels' samples as before."""
+    uvs = np.array([[[0.05, 0.1], [0.93, 0.2], [0.4, 0.97]],
+                    [[0.5, 0.05], [0.97, 0.05], [0.97, 0.6]]])
+    lay = uv_layout(uvs, 37, 29)
+    rows, cols = (3, 26), (1, 36)
+    offsets = sample_offsets(samples)
+    flat = rasterize_tile(lay, rows, cols, offsets)
+    blocked = rasterize_tile(lay, rows, cols, offsets, block=block)
+    np.testing.assert_array_equal(blocked.overlap_texels, flat.overlap_texels)
+    width = cols[1] - cols[0]
+    r, c = np.divmod(flat.texel, width)
+    # A border texel's one sample is the triangle's point nearest its centre; the others
+    # lie at the texel's sample offsets.
+    uv = np.einsum("nk,nkc->nc", flat.bary.astype(float), uvs[flat.face])
+    x, y = uv[:, 0] * 37 - (c + cols[0]), (1 - uv[:, 1]) * 29 - (r + rows[0])
+    inside = np.abs(np.hypot(x[:, None] - offsets[:, 0], y[:, None] - offsets[:, 1])
+                    ).min(axis=1) < 1e-4
+    assert inside.sum() > 400 and (~inside).sum() >= 10
+    assert (np.nonzero(~inside)[0] >= inside.sum()).all()  # the border samples come last
+    # The expected order: inside samples sorted by (block row, block column, row,
+    # column), stably (a texel's samples stay in order); border samples unchanged.
+    key = ((r // block) * (width // block + 1) + c // block) * block * block \
+        + (r % block) * block + c % block
+    order = np.concatenate([np.nonzero(inside)[0][np.argsort(key[inside], kind="stable")],
+                            np.nonzero(~inside)[0]])
+    np.testing.assert_array_equal(blocked.texel, flat.texel[order])
+    np.testing.assert_array_equal(blocked.face, flat.face[order])
+    np.testing.assert_array_equal(blocked.bary, flat.bary[order])

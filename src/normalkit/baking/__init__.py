@@ -10,7 +10,7 @@ Embree) → hits → the shader's inverse (``kernels``) → per-texel normals �
 - ``rays``: :class:`RayCaster`, closest hits and occlusion with Embree.
 - ``embree``: scenes through Embree's C API over shared buffers (the library embreex
   ships; ``rays`` falls back to embreex's Python API without it); ``packets``: the
-  compiled kernels that trace them in packets of 8.
+  compiled kernels that trace them in packets of 8 or 16.
 - ``maps``: the rest of the bake set on the same rays (AO, height, curvature,
   thickness, bent normals, position, ID): :class:`MapSettings`, ``encode_map``.
 - ``kernels``: compiled ray set-up and hit shading.

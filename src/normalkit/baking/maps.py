@@ -144,6 +144,17 @@ def _hammersley_cosine(n: int) -> np.ndarray:
     return np.stack([r * np.cos(phi), r * np.sin(phi), np.sqrt(np.maximum(0, 1 - u1))], 1)
 
 
+def sample_spins(keys: np.ndarray) -> np.ndarray:
+    """A rotation angle in [0, 2π) per sample, a hash (splitmix64) of its key: the
+    texel's index in the image × 64 + the sample's index in the texel. So each sample's
+    set of secondary rays is the same whatever the tiles, their order or the threads."""
+    z = np.asarray(keys, np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(11)).astype(np.float64) * (2.0 * np.pi / 2.0**53)
+
+
 def _basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two unit vectors completing unit normals ``n`` (M, 3) to orthonormal frames
     (Duff et al. 2017, branchless)."""
@@ -175,11 +186,11 @@ class HighSurface:
         self.corner_curvature = mean_curvature(high) if "curvature" in maps else None
         self.face_ids = _id_colours(high, settings.id_source, log) if "id" in maps else None
 
-    def shade(self, ok, origins, directions, hit, low_points, seed: int,
-              group=None) -> dict:
+    def shade(self, ok, origins, directions, hit, low_points, keys, group=None) -> dict:
         """Per hit sample (``ok`` selects the samples that hit): each map's raw values.
-        ``group``: the bake group of each of those samples (with bake groups), whose
-        part alone the secondary rays see.
+        ``keys``: a number per hit sample that no other sample of the bake has (see
+        :func:`sample_spins`). ``group``: the bake group of each of those samples (with
+        bake groups), whose part alone the secondary rays see.
 
         Returns {name: (values (M, C) float64, valid (M,) bool)} for the maps other
         than "normal" and "bent"'s encoding (bent is returned as world directions).
@@ -206,15 +217,14 @@ class HighSurface:
             n = np.einsum("ijk,ij->ik", self.normals[prim], w)
             n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-300)
             ng = self.face_normals[prim]
-            out.update(self._secondary(h, n, ng, seed, group))
+            out.update(self._secondary(h, n, ng, keys, group))
         return out
 
-    def _secondary(self, h, n, ng, seed: int, group=None) -> dict:
+    def _secondary(self, h, n, ng, keys, group=None) -> dict:
         """AO, bent normals and thickness from ``ao_rays`` rays per hit point."""
         k = len(self.dirs)
         m = len(h)
-        rng = np.random.default_rng(seed)
-        spin = rng.random(m) * 2 * np.pi  # a rotation of the set per sample, seeded per tile
+        spin = sample_spins(keys)  # a rotation of the set per sample
         eps = OFFSET * self.diag
         want = {name: name in self.maps for name in SECONDARY}
         ao = np.ones(m) if want["ao"] else None

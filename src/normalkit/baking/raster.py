@@ -198,10 +198,11 @@ def _closest_point_bary(xy, t, px, py):
 
 
 @kernel
-def _raster_kernel(xy, row_lo, row_hi, r0, r1, c0, c1, offsets):
+def _raster_kernel(xy, row_lo, row_hi, r0, r1, c0, c1, offsets, block):
     """Scanline rasterization of triangles ``xy`` (T, 3, 2) into rows [r0, r1) × cols
     [c0, c1); ``row_lo``/``row_hi`` are their inclusive texel-row bounds. Returns texel,
-    triangle, (3, N) float32 barycentrics and the overlap texels (see rasterize_tile)."""
+    triangle, (3, N) float32 barycentrics and the overlap texels (see rasterize_tile),
+    the samples in ``block`` × ``block`` blocks of texels."""
     width = c1 - c0
     n_tex = (r1 - r0) * width
     n_s = offsets.shape[0]
@@ -283,14 +284,19 @@ def _raster_kernel(xy, row_lo, row_hi, r0, r1, c0, c1, offsets):
     tri = np.empty(n + n_border, np.int64)
     bary = np.empty((3, n + n_border), np.float32)
     i = 0
-    for tex in range(n_tex):
-        for slot in range(tex * n_s, (tex + 1) * n_s):
-            if slot_tri[slot] >= 0:
-                texel[i] = tex
-                tri[i] = slot_tri[slot]
-                for k in range(3):
-                    bary[k, i] = slot_bary[slot, k]
-                i += 1
+    rows = r1 - r0
+    for block_row in range(0, rows, block):
+        for block_col in range(0, width, block):
+            for row in range(block_row, min(block_row + block, rows)):
+                for col in range(block_col, min(block_col + block, width)):
+                    tex = row * width + col
+                    for slot in range(tex * n_s, (tex + 1) * n_s):
+                        if slot_tri[slot] >= 0:
+                            texel[i] = tex
+                            tri[i] = slot_tri[slot]
+                            for k in range(3):
+                                bary[k, i] = slot_bary[slot, k]
+                            i += 1
     for tex in range(n_tex):
         t = best_tri[tex]
         if t >= 0:
@@ -304,13 +310,17 @@ def _raster_kernel(xy, row_lo, row_hi, r0, r1, c0, c1, offsets):
 
 
 def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int],
-                   offsets: np.ndarray) -> TexelSamples:
+                   offsets: np.ndarray, block: int = 1) -> TexelSamples:
     """All samples of the texels in rows [r0, r1) × cols [c0, c1) (unwrapped texel space).
 
     Scanline rasterization (a compiled kernel): each triangle is cut into one span per
     texel row and per sample row, so work is proportional to the samples produced, not
-    to bounding boxes. Samples come out in texel order (row-major), each texel's own
-    samples together, so neighbouring rays are neighbours in memory.
+    to bounding boxes. Samples come out in texel order, each texel's own samples
+    together (in the order of ``offsets``), so neighbouring rays are neighbours in
+    memory: row-major, or with ``block`` > 1 in square blocks of ``block`` × ``block``
+    texels (row-major within a block and from block to block), so that a packet of
+    rays covers a compact patch. The border texels' samples (see the module's notes)
+    follow, row-major.
 
     Cost: O(samples + touched texels) time; memory about 40 bytes per sample slot of the
     tile (rows × cols × samples).
@@ -323,7 +333,7 @@ def rasterize_tile(layout: UVLayout, rows: tuple[int, int], cols: tuple[int, int
                             np.zeros((3, 0), np.float32).T, np.zeros(0, np.int64))
     texel, tri, bary_t, overlap = _raster_kernel(
         np.ascontiguousarray(layout.xy[sel]), layout.lo[sel, 1], layout.hi[sel, 1],
-        int(r0), int(r1), int(c0), int(c1), np.asarray(offsets, np.float64))
+        int(r0), int(r1), int(c0), int(c1), np.asarray(offsets, np.float64), int(block))
     # (N, 3) view of the (3, N) array: bary[:, k] is contiguous.
     return TexelSamples(texel=texel, face=layout.faces[sel][tri], bary=bary_t.T,
                         overlap_texels=overlap)
