@@ -395,6 +395,7 @@ def instrument(record_rays: list | None = None):
     patch(nb, "map_threads", timed_tiles, required=True)
     patch(nb, "bake", timed("bake() total"))
     patch(mio, "load_mesh", timed(load_label))
+    patch(mio, "load_vertex_normals", timed(load_label))  # a normal bake's PLY high-poly
     patch(nb, "ensure_normals", timed("normals"))
     patch(npre, "ensure_normals", timed("normals"))
     patch(ntan, "compute_tangents", timed("tangents"))

@@ -240,3 +240,29 @@ def test_prepared_high_serves_several_bakes_with_one_scene(pair, monkeypatch):
                                   bake(high, low, size=48, samples=4, space="object").normals)
     with pytest.raises(NormalkitError, match="bake groups"):
         bake(prepared, [low], size=32)
+
+
+def test_a_normal_bake_from_a_ply_reads_no_corner_data(pair, tmp_path, monkeypatch):
+    """A normal-map bake of a PLY with vertex normals reads it without a Mesh (no
+    (F, 3, 3) corner normals) and bakes the same map as from the loaded Mesh; colour or
+    other maps need the Mesh and load it."""
+    import normalkit.baking.prepared as npre
+    import normalkit.mesh.io as mio
+    from normalkit.mesh.io import save_ply
+
+    high, low, _ = pair
+    path = tmp_path / "high.ply"
+    save_ply(high, path)
+    loaded = []
+    real = mio.load_mesh
+    monkeypatch.setattr(mio, "load_mesh", lambda *a, **k: loaded.append(1) or real(*a, **k))
+    for space in ("tangent", "object"):
+        fast = bake(path, low, size=64, samples=4, space=space)
+        assert not loaded
+        ref = bake(real(path), low, size=64, samples=4, space=space)
+        np.testing.assert_array_equal(fast.normals, ref.normals)
+        np.testing.assert_array_equal(fast.coverage, ref.coverage)
+    mesh, _, shading = npre.PreparedHigh(path, mesh=False).result()
+    assert mesh is None and shading.table.shape == (len(real(path).positions), 3)
+    bake(path, low, size=16, samples=1, maps="normal,height")
+    assert loaded

@@ -226,3 +226,64 @@ def test_geometry_callback_gets_the_meshes_own_arrays(tmp_path, suffix):
     assert len(seen) == 1
     assert seen[0][0] is loaded.positions and seen[0][1] is loaded.faces
     np.testing.assert_allclose(loaded.corner_positions(), m.corner_positions(), atol=1e-6)
+
+
+def _binary_ply(path, positions, faces, normals=None):
+    """A binary PLY with float32 positions (and normals) per vertex, int32 triangles."""
+    props = ["x", "y", "z"] + (["nx", "ny", "nz"] if normals is not None else [])
+    header = ("ply\nformat binary_little_endian 1.0\n"
+              f"element vertex {len(positions)}\n"
+              + "".join(f"property float {p}\n" for p in props)
+              + f"element face {len(faces)}\nproperty list uchar int vertex_indices\n"
+              "end_header\n")
+    vert = np.concatenate([positions] + ([normals] if normals is not None else []), 1)
+    face = np.zeros(len(faces), [("n", "u1"), ("v", "<i4", (3,))])
+    face["n"], face["v"] = 3, faces
+    path.write_bytes(header.encode() + vert.astype("<f4").tobytes() + face.tobytes())
+
+
+def test_vertex_normals_of_a_ply_are_load_meshs_corner_normals(tmp_path):
+    """load_vertex_normals reads the same positions, faces and (normalized) normals as
+    load_mesh, per vertex: load_mesh's corner normals are normals[faces], bit for bit."""
+    rng = np.random.default_rng(3)
+    pos = rng.normal(size=(500, 3))
+    nrm = rng.normal(size=(500, 3)) * rng.uniform(0.1, 5, (500, 1))
+    nrm[7] = 0  # a zero normal stays zero
+    faces = rng.integers(0, 500, (900, 3))
+    path = tmp_path / "m.ply"
+    _binary_ply(path, pos, faces, nrm)
+    seen = []
+    p, f, n = mesh_io.load_vertex_normals(path, geometry=lambda *a: seen.append(a))
+    m = load_mesh(path)
+    np.testing.assert_array_equal(p, m.positions)
+    np.testing.assert_array_equal(f, m.faces)
+    np.testing.assert_array_equal(n[f], m.normals)
+    assert seen[0][0] is p and seen[0][1] is f
+    length = np.linalg.norm(n, axis=1)
+    np.testing.assert_allclose(length[np.arange(500) != 7], 1, atol=1e-12)
+    assert length[7] == 0
+
+
+def test_vertex_normals_leave_other_files_to_load_mesh(tmp_path):
+    """None (load_mesh reads or reports those) for a PLY without normals, another
+    format, or non-finite values, even an infinite normal no face uses; errors as
+    load_mesh's."""
+    pos = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [5, 5, 5]], float)
+    faces = np.array([[0, 1, 2]])
+    nrm = np.tile([0, 0, 1.0], (4, 1))
+    _binary_ply(tmp_path / "plain.ply", pos, faces)
+    assert mesh_io.load_vertex_normals(tmp_path / "plain.ply") is None
+    nrm[3] = [np.inf, 0, 0]  # vertex 3 is in no face: load_mesh takes the file
+    _binary_ply(tmp_path / "unused_inf.ply", pos, faces, nrm)
+    assert mesh_io.load_vertex_normals(tmp_path / "unused_inf.ply") is None
+    assert load_mesh(tmp_path / "unused_inf.ply").n_faces == 1
+    nrm[3] = np.nan  # normalized to zero by both, as a zero normal
+    _binary_ply(tmp_path / "nan.ply", pos, faces, nrm)
+    np.testing.assert_array_equal(mesh_io.load_vertex_normals(tmp_path / "nan.ply")[2][3], 0)
+    pos[1, 0] = np.inf
+    _binary_ply(tmp_path / "inf.ply", pos, faces, np.tile([0, 0, 1.0], (4, 1)))
+    assert mesh_io.load_vertex_normals(tmp_path / "inf.ply") is None
+    (tmp_path / "m.obj").write_text(QUAD_OBJ)
+    assert mesh_io.load_vertex_normals(tmp_path / "m.obj") is None
+    with pytest.raises(NormalkitError, match="no such file"):
+        mesh_io.load_vertex_normals(tmp_path / "missing.ply")

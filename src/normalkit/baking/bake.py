@@ -51,7 +51,7 @@ from .maps import (
     flat_value,
     normalized,
 )
-from .prepared import PreparedHigh, _as_mesh
+from .prepared import HighNormals, PreparedHigh, _as_mesh
 from .raster import SAMPLE_COUNTS, rasterize_tile, sample_offsets, uv_layout
 from .rays import RayCaster
 
@@ -313,7 +313,8 @@ def bake(high, low, *, size: int = 2048, width: int | None = None, height: int |
     else:  # at most this many rays (fewer where the UVs leave texels empty)
         secondary = settings.ao_rays if any(m in SECONDARY for m in maps) else 0
         high_side = PreparedHigh(high, log=log, groups=high_group,
-                                 rays=w * h * samples * (1 + secondary))
+                                 rays=w * h * samples * (1 + secondary),
+                                 mesh=color or bool(extra_maps))
     try:
         low = _as_mesh(low, "low-poly")
         uvs = low.require_uvs()
@@ -617,9 +618,9 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, coverage, misses, row
 
         intersect(0, origins[none], directions[none], tfar[none], prim, hit_u, hit_v, True,
                   embree.packet_width())
-    shade_tile(prim, hit_u, hit_v, np.empty((0, 3, 3)), frame.attrs, ts.face[none],
-               weights[:, none], ts.texel[none], frame.tangent_col, acc, hits, coverage,
-               misses, row, row, 0, width)
+    shade_tile(prim, hit_u, hit_v, np.empty((0, 3)), np.empty((0, 3), np.int64), frame.attrs,
+               ts.face[none], weights[:, none], ts.texel[none], frame.tangent_col, acc, hits,
+               coverage, misses, row, row, 0, width)
     if padding > 0:
         from . import padding as pad
 
@@ -628,8 +629,8 @@ def _warm_up(layout, frame: _LowFrame, offsets, acc, hits, coverage, misses, row
             from scipy import ndimage  # noqa: F401 (the infinite padding's transform)
 
 
-def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: float,
-           max_depth: float, acc, hits, coverage, misses, tile):
+def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals: HighNormals,
+           extrusion: float, max_depth: float, acc, hits, coverage, misses, tile):
     """Cast one ray per sample of a tile and shade the hits into the tile's part
     ``tile`` = (r0, r1, c0, c1) of ``acc``, ``hits``, ``coverage`` and ``misses``
     (:func:`normalkit.baking.kernels.shade_tile`). Returns Embree's
@@ -645,8 +646,9 @@ def _trace(ts, frame: _LowFrame, caster: RayCaster, high_normals, extrusion: flo
     group = None if frame.group is None else frame.group[ts.face]
     # Neighbouring texels' rays, in texel order: Embree's coherent traversal.
     hit = caster.intersect(origins, directions, tfar, group=group, coherent=True)
-    n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals, frame.attrs, ts.face, weights,
-                        ts.texel, frame.tangent_col, acc, hits, coverage, misses, *tile)
+    n_miss = shade_tile(hit.prim, hit.u, hit.v, high_normals.table, high_normals.corners,
+                        frame.attrs, ts.face, weights, ts.texel, frame.tangent_col, acc, hits,
+                        coverage, misses, *tile)
     return hit, n_miss, origins, directions
 
 

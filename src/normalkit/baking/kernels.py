@@ -24,16 +24,15 @@ def _lerp3(attrs, f, col, w0, w1, w2):
 
 
 @inline
-def _lerp3_as_float32(corners, f, w0, w1, w2):
-    """Barycentric interpolation of the (F, 3, 3) float64 ``corners`` of face f, each
-    value rounded to float32 first (the precision the baker has always shaded with)."""
-    c = corners
-    return (w0 * np.float32(c[f, 0, 0]) + w1 * np.float32(c[f, 1, 0])
-            + w2 * np.float32(c[f, 2, 0]),
-            w0 * np.float32(c[f, 0, 1]) + w1 * np.float32(c[f, 1, 1])
-            + w2 * np.float32(c[f, 2, 1]),
-            w0 * np.float32(c[f, 0, 2]) + w1 * np.float32(c[f, 1, 2])
-            + w2 * np.float32(c[f, 2, 2]))
+def _lerp3_as_float32(table, corners, f, w0, w1, w2):
+    """Barycentric interpolation of face f's corner vectors, rows ``corners[f]`` of the
+    (K, 3) float64 ``table``, each value rounded to float32 first (the precision the
+    baker has always shaded with)."""
+    a, b, c = corners[f, 0], corners[f, 1], corners[f, 2]
+    t = table
+    return (w0 * np.float32(t[a, 0]) + w1 * np.float32(t[b, 0]) + w2 * np.float32(t[c, 0]),
+            w0 * np.float32(t[a, 1]) + w1 * np.float32(t[b, 1]) + w2 * np.float32(t[c, 1]),
+            w0 * np.float32(t[a, 2]) + w1 * np.float32(t[b, 2]) + w2 * np.float32(t[c, 2]))
 
 
 @inline
@@ -94,17 +93,18 @@ def setup_rays(attrs, face, weights, extrusion, max_depth, cage_col, inset,
 
 
 @kernel
-def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, tangent_col,
-               out, hits, covered, missed, r0, r1, c0, c1):
+def shade_tile(prim, hit_u, hit_v, normal_table, normal_corners, attrs, face, weights, texel,
+               tangent_col, out, hits, covered, missed, r0, r1, c0, c1):
     """Shade every hit and average per texel, into the tile's part of the output.
 
     ``face`` and ``weights`` (3, N) are the samples' low-poly triangles and barycentrics;
     ``prim``, ``hit_u``, ``hit_v``: Embree's hit triangle (−1 for a miss) and
-    barycentrics (hit corner weights 1−u−v, u, v) of the high-poly's ``high_normals``
-    (F, 3, 3) float64 (read as float32). The hit normal is the normalized interpolation
-    of its corner normals; in tangent space (``tangent_col`` ≥ 0) it is encoded in the
-    sample's MikkTSpace frame (:func:`normalkit.mesh.tspace.encode_tangent`), else kept
-    in mesh coordinates.
+    barycentrics (hit corner weights 1−u−v, u, v) of the high-poly, whose corner normals
+    are rows ``normal_corners`` (F, 3) int64 of ``normal_table`` (K, 3) float64 (read as
+    float32; see :class:`normalkit.baking.prepared.HighNormals`). The hit normal is the
+    normalized interpolation of its corner normals; in tangent space (``tangent_col``
+    ≥ 0) it is encoded in the sample's MikkTSpace frame
+    (:func:`normalkit.mesh.tspace.encode_tangent`), else kept in mesh coordinates.
 
     ``out`` (H, W, 3) float32, ``hits`` (H, W) uint16 (or (0, 0): not wanted),
     ``covered`` and ``missed`` (H, W) bool are the whole output; the tile is rows
@@ -123,7 +123,8 @@ def shade_tile(prim, hit_u, hit_v, high_normals, attrs, face, weights, texel, ta
         p = prim[i]
         if p >= 0:
             u, v = np.float64(hit_u[i]), np.float64(hit_v[i])
-            h[i, 0], h[i, 1], h[i, 2] = _lerp3_as_float32(high_normals, p, 1.0 - u - v, u, v)
+            h[i, 0], h[i, 1], h[i, 2] = _lerp3_as_float32(normal_table, normal_corners, p,
+                                                          1.0 - u - v, u, v)
     acc = np.zeros((rows * width, 3), np.float32)
     n_hit = np.zeros(rows * width, np.uint16)
     n_all = np.zeros(rows * width, np.uint16)

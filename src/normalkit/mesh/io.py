@@ -432,15 +432,10 @@ def _ply_header(path: Path, size: int):
     return fmt, elements, start
 
 
-def _read_simple_binary_ply(path: Path, header, geometry=None) -> Mesh | None:
-    """Fast path for the common binary PLY: float vertex properties, triangle faces only.
-
-    Reads the file with one ``np.fromfile``-style view instead of importing trimesh
-    (whose import alone costs ~0.5 s), which keeps ``normalkit bake`` start-up lean on
-    million-triangle high-polys. ``header`` is what :func:`_ply_header` returned (so the
-    counts fit the file). Returns None for anything else (ASCII, other layouts, polygons,
-    extra elements), which then goes through trimesh.
-    """
+def _read_ply_vertices(path: Path, header):
+    """The vertex records (a structured array), positions (V, 3) float64 and faces
+    (F, 3) int64 of a binary PLY that :func:`_read_simple_binary_ply` can read, or None.
+    Raises NormalkitError for a face that indexes a vertex that does not exist."""
     fmt, elements, start = header
     if fmt != "binary_little_endian" or [e[0] for e in elements] != ["vertex", "face"]:
         return None
@@ -471,12 +466,68 @@ def _read_simple_binary_ply(path: Path, header, geometry=None) -> Mesh | None:
     if n_f and (faces.min() < 0 or faces.max() >= n_v):
         raise NormalkitError(f"'{path}': a face indexes a vertex that does not exist; "
                              "re-export the file")
+    return vert, positions, faces
+
+
+def _ply_vertex_normals(vert) -> np.ndarray:
+    """(V, 3) float64 unit normals of PLY vertex records (zero stays zero)."""
+    return _normalize(np.stack([vert["nx"], vert["ny"], vert["nz"]], 1).astype(np.float64))
+
+
+def load_vertex_normals(path: str | os.PathLike, *, geometry=None):
+    """A binary PLY's shape and per-vertex normals, without the per-corner arrays that
+    :func:`load_mesh` assembles (for a 1.3M-triangle mesh its corner normals alone are
+    94 MB): (positions (V, 3) float64, faces (F, 3) int64, normals (V, 3) float64, unit
+    or zero, as :func:`load_mesh` reads them), so that ``load_mesh(path).normals ==
+    normals[faces]``.
+
+    Returns None where the file is not such a PLY (no normals, ASCII, another layout or
+    format) or holds non-finite positions or normals: :func:`load_mesh` reads those, or
+    reports them. ``geometry`` as for :func:`load_mesh` (called before the normals are
+    read, so it may be called for a file that then returns None). Raises NormalkitError as
+    :func:`load_mesh` does for a missing, unreadable or malformed file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    size = _check_file(path, suffix)
+    if suffix != ".ply":
+        return None
+    header = _ply_header(path, size)
+    with np.errstate(all="ignore"):
+        read = _read_ply_vertices(path, header)
+        if read is None or not {"nx", "ny", "nz"} <= set(read[0].dtype.names):
+            return None
+        vert, positions, faces = read
+        if len(faces) == 0 or not np.isfinite(positions).all():
+            return None
+        if geometry is not None:
+            geometry(positions, faces)
+        normals = _ply_vertex_normals(vert)
+        if not np.isfinite(normals).all():
+            return None
+    return positions, faces, normals
+
+
+def _read_simple_binary_ply(path: Path, header, geometry=None) -> Mesh | None:
+    """Fast path for the common binary PLY: float vertex properties, triangle faces only.
+
+    Reads the file with one ``np.fromfile``-style view instead of importing trimesh
+    (whose import alone costs ~0.5 s), which keeps ``normalkit bake`` start-up lean on
+    million-triangle high-polys. ``header`` is what :func:`_ply_header` returned (so the
+    counts fit the file). Returns None for anything else (ASCII, other layouts, polygons,
+    extra elements), which then goes through trimesh.
+    """
+    read = _read_ply_vertices(path, header)
+    if read is None:
+        return None
+    vert, positions, faces = read
+    names = vert.dtype.names
+    n_v, n_f = len(positions), len(faces)
     if geometry is not None and n_f:
         geometry(positions, faces)
     normals = uvs = None
     if {"nx", "ny", "nz"} <= set(names):
-        normals = _normalize(np.stack([vert["nx"], vert["ny"], vert["nz"]], 1)
-                             .astype(np.float64))[faces]
+        normals = _ply_vertex_normals(vert)[faces]
     for u, v in (("s", "t"), ("u", "v"), ("texture_u", "texture_v")):
         if {u, v} <= set(names):
             uvs = np.stack([vert[u], vert[v]], 1).astype(np.float64)[faces]
