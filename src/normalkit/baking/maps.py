@@ -39,6 +39,10 @@ What each map holds (per texel, the mean over its samples that hit the high-poly
     vertex colour (``"color"``). A texel takes its first hitting sample's
     colour (ID maps are not blended).
 
+Secondary rays: the same ``ao_rays`` directions (:func:`hemisphere`) at every sample,
+turned about the normal by an angle hashed from the sample's texel and its index there
+(:func:`sample_spins`), so the noise is the same whatever the tiles, threads or ray order.
+
 Scalars with a range (height, curvature, thickness) are raw here; :func:`normalized`
 maps them to [0, 1] for 8/16-bit files: height and curvature as 0.5 + x / (2R) (0.5 is
 the low-poly surface / flat, Substance's convention for curvature), thickness as x / R.
