@@ -48,6 +48,11 @@ On a shared machine use ``--quiet-wait S`` (wait for other processes to go quiet
 timed run) and ``--repeat N`` (best of N); every run prints how many cores other processes
 used meanwhile.
 
+Also printed, without a target: normalkit at 4 samples per texel against Blender's bake at
+twice the size and 1 sample, where both were run. Blender's bake casts one ray per texel
+whatever ``cycles.samples`` is (its samples re-shade that hit), so baking at twice the size
+and downsampling is its way to 4 rays per texel: the same rays, equally antialiased maps.
+
 Targets (PASS/FAIL), at every sample count: at 2048² the normalkit process is ≥ 2× faster
 than Blender's job and ≥ 3× faster than Blender's bake call; at 4096² ≥ 10× faster than
 Blender's bake call; the in-bake ray throughput is ≥ 60 % of raw Embree through embreex's
@@ -826,6 +831,22 @@ def print_tables(results: dict, args) -> None:
               f"{fmt(row.get('ratio_bake'), '.2f'):>6}× | {nk['maxrss_mb']:>8.0f} | "
               f"{fmt(bl.get('maxrss_mb'), '.0f'):>8} | {nk['ray_misses']:>7,} | "
               f"{fmt(bl.get('unwritten_texels'), ','):>7} | {loads:>9}")
+
+    # Blender's bake casts one ray per texel whatever its sample count (its samples re-shade
+    # that hit), so its 4-sample row does a quarter of normalkit's ray work. Its way to get
+    # 4 rays per texel is a bake at twice the size, downsampled: that pairing, where both
+    # rows were measured, compares equal ray counts and equally antialiased maps.
+    pairs = [(row, sizes.get(f"{2 * row['size']}/1", {})) for row in sizes.values()
+             if row["samples"] == 4]
+    pairs = [(row, big) for row, big in pairs if big.get("blender", {}).get("bake")]
+    if pairs:
+        print("\nEqual rays (information, no target): normalkit at 4 samples per texel against "
+              "Blender's\nbake call at twice the size and 1 sample (the same rays, 4 per "
+              "texel of the smaller map)")
+        for row, big in pairs:
+            nk_s, bl_s = row["normalkit"]["process"], big["blender"]["bake"]
+            print(f"  normalkit {row['size']}², 4 spp {nk_s:.2f} s vs Blender "
+                  f"{big['size']}², 1 spp {bl_s:.2f} s: {bl_s / nk_s:.2f}×")
 
     print("\nTargets")
     checks = []
