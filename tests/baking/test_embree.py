@@ -54,7 +54,7 @@ def test_direct_scene_matches_embreex_bit_for_bit(torus):
 
 
 def _packets_of(width):
-    """Scene.intersect through packets of ``width`` (incoherent traversal)."""
+    """Scene.intersect, but through packets of ``width``."""
     from normalkit.baking import packets
 
     def run(sc, o, d, t, prim, u, w, coherent):
