@@ -20,11 +20,11 @@ its scenes, so hits, barycentrics and distances are bit-identical to embreex's.
 (``RTC_RAY_QUERY_FLAG_COHERENT``: one walk of the BVH per packet, against the packet's
 frustum), for rays that run side by side, such as a bake's rays of neighbouring texels
 (1.8× the rays per second there), in packets of 16 where the CPU traces them natively
-(:func:`packet_width`; another 15-25 % on a bake's rays, with its texels in 4 × 4
-blocks). Each ray gets the same closest hit, bit for bit,
-except where it meets the edge two triangles share: both are hit there, at distances
-that agree but for the last bits of each triangle's test, and the two traversals may
-report different ones (on a 4096² bake: 1 ray of 7.2M, and the same 16-bit map).
+(:func:`packet_width`; another 15-25 % on a bake's rays, with its texels in square
+blocks). Each ray gets the same closest hit, bit for bit, except where it meets the edge
+two triangles share: both are hit there, at distances that agree but for the last bits
+of each triangle's test, and the two traversals may report different ones (on a 4096²
+bake: 1 ray of 7.2M, and the same 16-bit map).
 
 :func:`available` says whether the library was found (Linux and Windows wheels keep it in
 ``embreex.libs``, macOS wheels in ``embreex/.dylibs``); ``NORMALKIT_EMBREE=embreex`` (read
